@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: install repro test data data-check bench clean-venv export clean-nbs
+.PHONY: install repro test data data-check smoke profile bench clean-venv export clean-nbs
 
 $(STAMP): requirements.txt constraints.txt setup.py settings.ini
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,17 +17,34 @@ $(STAMP): requirements.txt constraints.txt setup.py settings.ini
 
 install: $(STAMP)
 
-## Rebuild every result of the paper (DVC pipeline; until it exists, the data and the notebooks' tests)
+## Rebuild every result of the paper: the data (if missing), then the DVC pipeline of the active profile (params.yaml)
 repro: install
-	@if [ -f dvc.yaml ]; then $(BIN)/dvc repro; else $(MAKE) --no-print-directory data; fi
+	@test -f data/synth/meta.json || ! grep -q "root: data/synth" params.yaml || $(MAKE) --no-print-directory data
+	$(BIN)/dvc repro
 
 ## Every test: the module notebooks' test cells (one pytest item per notebook), tests/, sync and cleanliness
 test: install
 	$(BIN)/pytest
 
-## Regenerate the embedded synthetic dataset into data/ (pinned by data.dvc)
+## Generate the embedded synthetic dataset into data/synth (deterministic, resumable; pinned by data.dvc)
 data: install
-	$(BIN)/tiekd_synth --out data
+	$(BIN)/tiekd_synth --out data/synth
+
+## Regenerate the dataset from scratch and fail unless it is bit-for-bit what data.dvc pins
+data-check: install
+	rm -rf data/synth
+	$(BIN)/tiekd_synth --out data/synth --no-progress
+	@status=$$($(BIN)/dvc status --json data.dvc); \
+	if [ "$$status" != "{}" ]; then echo "data/ differs from data.dvc: $$status"; exit 1; fi; \
+	echo "data/ matches data.dvc bit for bit"
+
+## Switch the active profile: make profile P=smoke (profiles/: default, smoke, paper-kitti, paper-nyu)
+profile: install
+	$(BIN)/tiekd_profile $(P)
+
+## The smoke profile end to end in a temporary copy, checking every table and figure (part of `make test` too)
+smoke: install
+	$(BIN)/pytest -m pipeline tests/test_pipeline_smoke.py
 
 bench: install
 	$(PY) bench/run.py
