@@ -1,0 +1,78 @@
+"""Training under `torchrun --nproc_per_node 2` (DistributedDataParallel, gloo on CPU): the ranks end with identical
+weights, and they match one process trained on the same global batch.
+
+The network has no BatchNorm: on CPU each rank's BatchNorm would keep its own batch statistics (PyTorch's
+SyncBatchNorm runs only on GPUs), which is a legitimate difference from one process, not an error. The loss is Res-KD
+MSE on the teacher's dense depth: a mean over equally many pixels on each rank, so the mean of the ranks' gradients
+is the single-process gradient up to float rounding.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = r'''
+import sys
+from pathlib import Path
+import torch, torch.nn as nn
+from tiekd import data as tdata
+from tiekd.train import train_model
+
+class TinyNet(nn.Module):
+    d_min, d_max = 1e-3, 80.0
+    def __init__(self):
+        super().__init__(); self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
+    def forward(self, x): return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
+
+def toy_split(n, seed, h=16, w=32):
+    g = torch.Generator().manual_seed(seed)
+    img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
+    dense = 2 + 30 * img.float().mean(1, keepdim=True) / 255
+    return tdata.PreparedSplit(img, torch.zeros_like(dense), torch.full((n,), 50.), [f"im{i}" for i in range(n)],
+                               teacher_depth=dense)
+
+CFG = {"train": {"epochs": 2, "batch_size": 4, "log": False, "progress": False, "threads": 1,
+                 "augment": {"crop": [12, 24]}}, "distill": {"method": "reskd-mse"}}
+
+def run(out):
+    torch.manual_seed(0)
+    return train_model(CFG, out, splits={"train": toy_split(12, 0)}, model=TinyNet())
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    r = run(out)
+    torch.save({"weights": r["model"].state_dict(), "world_size": r["world_size"], "steps": r["global_step"],
+                "step_loss": r["history"]["step_loss"]}, out / f"rank{r['rank']}.pt")
+'''
+
+
+def test_two_processes_match_one(tmp_path):
+    script = tmp_path / "toy_ddp.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "ddp"
+    out.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TIEKD_ROOT": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             str(script), str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # meanwhile: the same run in one process, here
+    spec = importlib.util.spec_from_file_location("toy_ddp", script)
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    single = toy.run(tmp_path / "single")
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-4000:]
+    r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert r0["world_size"] == r1["world_size"] == 2 and r0["steps"] == r1["steps"] == single["global_step"] == 6
+    for k, v in r0["weights"].items():
+        assert torch.equal(v, r1["weights"][k]), f"ranks disagree on {k}"
+        torch.testing.assert_close(v, single["model"].state_dict()[k], rtol=1e-4, atol=1e-5)
+    # the loss rank 0 logs is the mean over ranks = the single process's loss (same global batch)
+    torch.testing.assert_close(torch.tensor(r0["step_loss"]), torch.tensor(single["history"]["step_loss"]),
+                               rtol=1e-4, atol=1e-6)
+    # only rank 0 writes: one checkpoint, one model file, one summary
+    assert sorted(p.name for p in out.iterdir()) == ["model.pt", "rank0.pt", "rank1.pt", "train_summary.json"]

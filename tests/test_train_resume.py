@@ -1,0 +1,128 @@
+"""Killed runs resume exactly: `kill -9` a training subprocess mid-epoch, rerun it, and compare with an uninterrupted run;
+`kill -9` a teacher-prediction export, rerun it, and compare with an uninterrupted export (tiekd.train)."""
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A tiny, BatchNorm-free network and a hand-built in-memory split: the whole run takes a second or two.
+SCRIPT = r'''
+import json, sys, time
+from pathlib import Path
+import torch, torch.nn as nn
+from tiekd import data as tdata
+from tiekd.train import train_model, export_teacher_predictions
+
+class TinyNet(nn.Module):
+    d_min, d_max = 1e-3, 80.0
+    def __init__(self, slow=0.0):
+        super().__init__(); self.slow = slow
+        self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
+    def forward(self, x):
+        if self.slow: time.sleep(self.slow)
+        return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
+
+def toy_split(n, seed, h=16, w=32):
+    g = torch.Generator().manual_seed(seed)
+    img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
+    dense = 2 + 30 * img.float().mean(1, keepdim=True) / 255
+    sparse = torch.where(torch.rand(n, 1, h, w, generator=g) < 0.3, dense, torch.zeros(()))
+    return tdata.PreparedSplit(img, sparse, torch.full((n,), 50.), [f"d/im{seed}_{i:03d}" for i in range(n)],
+                               teacher_depth=dense * 1.05)
+
+def run_train(out, slow=0.0):
+    out = Path(out)
+    cfg = {"train": {"epochs": 3, "batch_size": 4, "checkpoint_every_steps": 2, "log": True, "progress": False,
+                     "threads": 1, "augment": {"crop": [12, 24]}}, "distill": {"method": "gt"}}
+    def tick(info):
+        (out / "progress.txt").write_text(str(info["global_step"]))
+        time.sleep(slow)
+    torch.manual_seed(0)
+    return train_model(cfg, out, splits={"train": toy_split(12, 0)}, model=TinyNet(), callbacks=[tick])
+
+def run_export(out, slow=0.0):
+    torch.manual_seed(0)
+    prev = torch.get_num_threads(); torch.set_num_threads(1)
+    try: return export_teacher_predictions(TinyNet(slow), {"train": toy_split(24, 1), "test": toy_split(4, 2)}, out,
+                                           batch_size=2, progress=False)
+    finally: torch.set_num_threads(prev)
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    (run_train if sys.argv[1] == "train" else run_export)(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
+'''
+
+
+def _toy(tmp_path):
+    "The script written to tmp_path and imported here too (the uninterrupted reference runs in this process)."
+    p = tmp_path / "toy.py"
+    p.write_text(SCRIPT)
+    spec = importlib.util.spec_from_file_location(f"toy_{tmp_path.name}", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return p, mod
+
+
+def _start(script, *args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TIEKD_ROOT": str(ROOT)}
+    return subprocess.Popen([sys.executable, str(script), *map(str, args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when(proc, ready, timeout=90):
+    "SIGKILL `proc` as soon as `ready()` is true; fail if it ends first."
+    t0 = time.time()
+    while not ready():
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()[1][-2000:]}"
+        assert time.time() - t0 < timeout, "timed out waiting for the run to make progress"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_training_killed_mid_epoch_resumes_exactly(tmp_path):
+    script, toy = _toy(tmp_path)
+    killed = tmp_path / "killed"
+    b = _start(script, "train", killed, 0.25)                     # slow steps, so the kill lands mid-epoch
+    ra = toy.run_train(tmp_path / "full")                          # the uninterrupted run, meanwhile, in this process
+    prog = killed / "progress.txt"
+    _kill_when(b, lambda: prog.exists() and prog.read_text() and int(prog.read_text()) >= 5)   # epoch 2 of 3
+    ck = torch.load(killed / "checkpoints" / "last.pt", weights_only=True)
+    assert 2 <= ck["position"]["global_step"] < 9
+    rb = toy.run_train(killed)                                     # resume
+    assert ra["resumed_from"] is None and 2 <= rb["resumed_from"] < 9
+    assert ra["history"]["step_loss"] == rb["history"]["step_loss"]
+    wb = rb["model"].state_dict()
+    for k, v in ra["model"].state_dict().items():
+        assert torch.equal(v, wb[k]), f"weights {k} differ after resume"
+    # the per-step log continues: every step appears (a step redone after the kill is logged twice)
+    rows = (killed / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv").read_text().strip().splitlines()[1:]
+    assert sorted({int(r.split("\t")[0]) for r in rows}) == list(range(9))
+
+
+def test_teacher_export_killed_then_rerun_completes(tmp_path):
+    script, toy = _toy(tmp_path)
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    b = _start(script, "export", killed, 0.2)
+    toy.run_export(full)
+    pngs = lambda: list((killed / "train").glob("*.png")) if (killed / "train").exists() else []
+    _kill_when(b, lambda: len(pngs()) >= 6)
+    assert not (killed / "train.pt").exists()                     # the split is not marked complete
+    from PIL import Image
+    for p in pngs():                                               # every PNG in place is whole
+        with Image.open(p) as im: im.load()
+    toy.run_export(killed)                                         # the rerun completes it
+    for split in ("train", "test"):
+        fa = torch.load(full / f"{split}.pt", weights_only=True)
+        fb = torch.load(killed / f"{split}.pt", weights_only=True)
+        assert fa["names"] == fb["names"] and torch.equal(fa["depth"], fb["depth"])
+        assert sorted(p.name for p in (killed / split).iterdir()) == sorted(p.name for p in (full / split).iterdir())
