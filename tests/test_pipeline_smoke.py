@@ -36,7 +36,10 @@ def smoke_project(tmp_path_factory):
     for p in ("paper_figures", "metrics", "plots", "reports"):
         shutil.rmtree(proj / p, ignore_errors=True)
     shutil.copytree(ROOT / "data", proj / "data")
-    subprocess.run(["git", "init", "-q"], cwd=proj, check=True)
+    git = ["git", "-c", "user.email=ci@tiekd", "-c", "user.name=ci"]
+    subprocess.run(git + ["init", "-q"], cwd=proj, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=proj, check=True, capture_output=True)
+    subprocess.run(git + ["commit", "-qm", "smoke"], cwd=proj, check=True, capture_output=True)   # DVCLive wants a commit
     r = _run([str(BIN / "tiekd_profile"), "smoke"], proj)
     assert r.returncode == 0, r.stderr
     r = _run([str(BIN / "dvc"), "repro"], proj, timeout=900)
