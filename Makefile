@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# the venv's tools (papermill, dvc, jupyter) first on PATH, for dvc.yaml's commands too
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: install repro test data data-check smoke profile bench clean-venv export clean-nbs
 
