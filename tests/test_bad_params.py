@@ -38,7 +38,8 @@ def _set(d, path, v):
 
 
 @pytest.mark.parametrize("path,value,fragment", PROFILE_CASES, ids=[".".join(c[0]) + f"={c[1]!r}" for c in PROFILE_CASES])
-def test_bad_profile_value_is_named(path, value, fragment):
+def test_bad_profile_value_is_named(path, value, fragment, fault_ledger):
+    fault_ledger.bad_input()
     p = copy.deepcopy(DEFAULT)
     _set(p, path, value)
     with pytest.raises(ConfigError) as e:
@@ -62,12 +63,14 @@ CONFIG_CASES = [({"model": {"kind": "student", "encoder": "vgg99"}}, "vgg99"),
 
 
 @pytest.mark.parametrize("cfg,key", CONFIG_CASES, ids=[c[1] for c in CONFIG_CASES])
-def test_bad_run_config_is_named(cfg, key):
+def test_bad_run_config_is_named(cfg, key, fault_ledger):
+    fault_ledger.bad_input()
     with pytest.raises(ConfigError, match=key):
         validate_config(cfg)
 
 
-def test_unknown_profile_lists_the_known_ones(tmp_path, capsys):
+def test_unknown_profile_lists_the_known_ones(tmp_path, capsys, fault_ledger):
+    fault_ledger.bad_input()
     with pytest.raises(ConfigError, match=r"profile='fastest' is not allowed: expected one of .*default.*smoke"):
         use_profile("fastest", ROOT)
     assert tiekd_profile_cli(["fastest"]) != 0

@@ -6,18 +6,21 @@ import errno
 import pytest
 import torch
 
-from test_train_resume import _toy
+from conftest import bytes_lost
+from test_train_resume import _toy, _weights_bytes_lost
 
 
-def test_full_disk_on_checkpoint_write(tmp_path, monkeypatch):
+def test_full_disk_on_checkpoint_write(tmp_path, monkeypatch, fault_ledger):
     _, toy = _toy(tmp_path)
     ref = toy.run_train(tmp_path / "full")
     out = tmp_path / "disk"
-    real_save, calls = torch.save, {"n": 0}
+    real_save, calls, before = torch.save, {"n": 0}, {}
 
     def full_disk_save(obj, f, *a, **kw):  # the 3rd checkpoint write runs out of space half-way
         calls["n"] += 1
         if calls["n"] == 3:
+            before["last.pt"] = (out / "checkpoints" / "last.pt").read_bytes()   # the previous checkpoint
+            fault_ledger.injected("full disk")
             f.write(b"\0" * 4096)
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_save(obj, f, *a, **kw)
@@ -28,11 +31,13 @@ def test_full_disk_on_checkpoint_write(tmp_path, monkeypatch):
         toy.run_train(out)
     ck_dir = out / "checkpoints"
     assert sorted(p.name for p in ck_dir.iterdir()) == ["last.pt"], "a partial temporary file was left behind"
+    assert bytes_lost(before["last.pt"], (ck_dir / "last.pt").read_bytes()) == 0
     ck = torch.load(ck_dir / "last.pt", weights_only=True)          # the previous checkpoint, whole
     assert ck["position"]["global_step"] == 3      # writes at step 2, at the end of epoch 1 (step 3), then step 4 fails
     monkeypatch.setattr(torch, "save", real_save)                    # space again
     res = toy.run_train(out)
     assert res["resumed_from"] == 3
     assert res["history"]["step_loss"] == ref["history"]["step_loss"]
+    fault_ledger.recovered(_weights_bytes_lost(ref["model"], res["model"]))
     for k, v in ref["model"].state_dict().items():
         assert torch.equal(v, res["model"].state_dict()[k]), f"weights {k} differ after the resumed run"

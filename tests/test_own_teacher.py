@@ -43,7 +43,8 @@ def test_recipe_distils_an_external_teacher(tmp_path, fmt):
     assert bool(((out["depth"] > 0) & (out["depth"] < d_max)).all())
 
 
-def test_recipe_says_which_teacher_maps_are_missing(tmp_path):
+def test_recipe_says_which_teacher_maps_are_missing(tmp_path, fault_ledger):
+    fault_ledger.bad_input()
     from tiekd.data import DataError
     imgs, tdir = tmp_path / "my_images", tmp_path / "my_teacher_depth"
     imgs.mkdir(); tdir.mkdir()

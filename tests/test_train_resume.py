@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import bytes_lost, tree_bytes_lost
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,18 +90,25 @@ def _kill_when(proc, ready, timeout=90):
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_training_killed_mid_epoch_resumes_exactly(tmp_path):
+def _weights_bytes_lost(ref_model, got_model) -> int:
+    got = got_model.state_dict()
+    return sum(bytes_lost(v.numpy().tobytes(), got[k].numpy().tobytes()) for k, v in ref_model.state_dict().items())
+
+
+def test_training_killed_mid_epoch_resumes_exactly(tmp_path, fault_ledger):
     script, toy = _toy(tmp_path)
     killed = tmp_path / "killed"
     b = _start(script, "train", killed, 0.25)                     # slow steps, so the kill lands mid-epoch
     ra = toy.run_train(tmp_path / "full")                          # the uninterrupted run, meanwhile, in this process
     prog = killed / "progress.txt"
     _kill_when(b, lambda: prog.exists() and prog.read_text() and int(prog.read_text()) >= 5)   # epoch 2 of 3
+    fault_ledger.injected("kill -9")
     ck = torch.load(killed / "checkpoints" / "last.pt", weights_only=True)
     assert 2 <= ck["position"]["global_step"] < 9
     rb = toy.run_train(killed)                                     # resume
     assert ra["resumed_from"] is None and 2 <= rb["resumed_from"] < 9
     assert ra["history"]["step_loss"] == rb["history"]["step_loss"]
+    fault_ledger.recovered(_weights_bytes_lost(ra["model"], rb["model"]))
     wb = rb["model"].state_dict()
     for k, v in ra["model"].state_dict().items():
         assert torch.equal(v, wb[k]), f"weights {k} differ after resume"
@@ -109,18 +117,22 @@ def test_training_killed_mid_epoch_resumes_exactly(tmp_path):
     assert sorted({int(r.split("\t")[0]) for r in rows}) == list(range(9))
 
 
-def test_teacher_export_killed_then_rerun_completes(tmp_path):
+def test_teacher_export_killed_then_rerun_completes(tmp_path, fault_ledger):
     script, toy = _toy(tmp_path)
     full, killed = tmp_path / "full", tmp_path / "killed"
     b = _start(script, "export", killed, 0.2)
     toy.run_export(full)
     pngs = lambda: list((killed / "train").glob("*.png")) if (killed / "train").exists() else []
     _kill_when(b, lambda: len(pngs()) >= 6)
+    fault_ledger.injected("kill -9")
     assert not (killed / "train.pt").exists()                     # the split is not marked complete
     from PIL import Image
     for p in pngs():                                               # every PNG in place is whole
         with Image.open(p) as im: im.load()
     toy.run_export(killed)                                         # the rerun completes it
+    lost = tree_bytes_lost(full, killed)                           # every PNG and in-memory file, byte for byte
+    fault_ledger.recovered(lost)
+    assert lost == 0, f"{lost} bytes of the uninterrupted export are not reproduced"
     for split in ("train", "test"):
         fa = torch.load(full / f"{split}.pt", weights_only=True)
         fb = torch.load(killed / f"{split}.pt", weights_only=True)
