@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,13 +43,22 @@ SECTIONS = ("hardware", "kl", "inference", "training", "workers", "data", "pipel
 def log(*a): print(*a, file=sys.stderr, flush=True)
 
 
-def _sub(code: str, threads: int) -> dict:
-    "Run `code` (which prints one JSON line last) in a fresh single-purpose interpreter with `threads` torch threads."
+def _start(code: str, threads: int) -> subprocess.Popen:
+    "Start `code` (which prints one JSON line last) in a fresh single-purpose interpreter with `threads` torch threads."
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TIEKD_ROOT": str(ROOT)}
-    r = subprocess.run([PY, "-c", f"import torch; torch.set_num_threads({threads})\n" + code], env=env,
-                       capture_output=True, text=True, cwd=ROOT)
-    if r.returncode: raise RuntimeError(f"benchmark subprocess failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([PY, "-c", f"import torch; torch.set_num_threads({threads})\n" + code], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _result(p: subprocess.Popen) -> dict:
+    "The JSON line a `_start`ed benchmark printed last."
+    out, err = p.communicate()
+    if p.returncode: raise RuntimeError(f"benchmark subprocess failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _sub(code: str, threads: int) -> dict:
+    return _result(_start(code, threads))
 
 
 # 1. hardware ---------------------------------------------------------------------------------------------------------
@@ -117,17 +125,13 @@ print(json.dumps({{k: c[k] for k in ("params", "flops", "latency_ms")}}))
 
 # 4. training ---------------------------------------------------------------------------------------------------------
 TRAIN_CODE = """
-import json, time, tempfile
+import json, sys, time, tempfile
+sys.path.insert(0, "bench")
+from train_speed import _split          # the synthetic in-memory split of bench/train_speed.py
 from tiekd.train import train_model
 from tiekd.evaluate import model_cost
-from tiekd.data import PreparedSplit
 h, w, batch, steps = {h}, {w}, {batch}, {steps}
-g = torch.Generator().manual_seed(0)
-n = batch * (steps + 2)
-img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
-dense = 2 + 70 * torch.rand(n, 1, h, w, generator=g)
-sparse = torch.where(torch.rand(n, 1, h, w, generator=g) < 0.1, dense, torch.zeros(()))
-split = PreparedSplit(img, sparse, torch.full((n,), 721.5), [str(i) for i in range(n)], teacher_depth=dense)
+split = _split(batch * (steps + 2), h, w)
 cfg = {cfg}
 stamps = []
 res = train_model(cfg, tempfile.mkdtemp(prefix="tiekd_bench_"), splits={{"train": split}}, resume=False,
@@ -186,12 +190,8 @@ def workers(quick: bool) -> list:
         code = TRAIN_CODE.format(h=h, w=w, batch=batch, steps=steps, profile=False,
                                  cfg=repr(_train_cfg("student", pm["encoders"][0], pm["student_size"], method, batch, steps)))
         one = _sub(code, 2)["images_per_s"]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "TIEKD_ROOT": str(ROOT)}
-        procs = [subprocess.Popen([PY, "-c", "import torch; torch.set_num_threads(1)\n" + code], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-        outs = [p.communicate() for p in procs]
-        if any(p.returncode for p in procs): raise RuntimeError(outs[0][1][-2000:])
-        two = sum(json.loads(o[0].strip().splitlines()[-1])["images_per_s"] for o in outs)
+        procs = [_start(code, 1) for _ in range(2)]                  # concurrently, as the pipeline's pool runs them
+        two = sum(_result(p)["images_per_s"] for p in procs)
         rows.append({"method": method, "one_process_2_threads_images_per_s": one,
                      "two_processes_1_thread_images_per_s": two, "speedup": two / one})
         log(f"workers {method}: {one:.1f} -> {two:.1f} images/s (x{two / one:.2f})")
@@ -211,14 +211,12 @@ def data(train_rows: list, quick: bool) -> dict:
     gen = float(m.group(1))
     h, w = DEFAULT_HW
     code = f"""
-import json, time
-from tiekd.data import PreparedSplit
+import json, sys, time
+sys.path.insert(0, "bench")
+from train_speed import _split
 from tiekd.train import build_train_pool, _augment, step_generator, validate_config, DISTILLERS
-n, h, w = 480, {h}, {w}
-g = torch.Generator().manual_seed(0)
-img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
-d = 2 + 70 * torch.rand(n, 1, h, w, generator=g)
-sp = PreparedSplit(img, d, torch.full((n,), 721.5), [str(i) for i in range(n)], teacher_depth=d)
+n = 480
+sp = _split(n, {h}, {w})
 cfg = validate_config({{"distill": {{"method": "reskd-si"}}}})
 pool = build_train_pool(sp, DISTILLERS.get("reskd-si"))
 aug = cfg["train"]["augment"]
@@ -241,17 +239,16 @@ def pipeline() -> dict:
         meta = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {})
         if meta.get("duration") is not None:
             stages.append({"notebook": str(nb.relative_to(ROOT)), "seconds": meta["duration"], "end": meta.get("end_time")})
+    out = {"stages": stages, "stage_seconds_total": sum(s["seconds"] for s in stages)}
     env = {**os.environ, "PATH": f"{Path(PY).parent}:{os.environ['PATH']}"}
     st = subprocess.run([str(Path(PY).parent / "dvc"), "status", "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     if st.returncode != 0 or st.stdout.strip() not in ("{}", ""):
         # a fresh clone (or a changed profile): `dvc repro` would rebuild the pipeline, which is not a benchmark
         log("pipeline: dvc status is not clean, no-op repro not measured (run `make repro` first)")
-        return {"stages": stages, "stage_seconds_total": sum(s["seconds"] for s in stages), "noop_repro_s": None,
-                "noop_repro_ok": False, "noop_repro_stdout_tail": "not measured: dvc status not clean"}
+        return {**out, "noop_repro_s": None, "noop_repro_ok": False, "noop_repro_stdout_tail": "not measured: dvc status not clean"}
     t = time.perf_counter()
     r = subprocess.run([str(Path(PY).parent / "dvc"), "repro"], cwd=ROOT, env=env, capture_output=True, text=True)
-    noop = time.perf_counter() - t
-    return {"stages": stages, "stage_seconds_total": sum(s["seconds"] for s in stages), "noop_repro_s": noop,
+    return {**out, "noop_repro_s": time.perf_counter() - t,
             "noop_repro_ok": r.returncode == 0 and "Running stage" not in r.stdout, "noop_repro_stdout_tail": r.stdout[-400:]}
 
 
