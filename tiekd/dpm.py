@@ -5,6 +5,7 @@
 # %% ../nbs/01_dpm.ipynb #e563b2e5
 from __future__ import annotations
 import math
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from .core import ConfigError, check_number, check_param
 # %% auto #0
 __all__ = ['DPM_MODES', 'SOFTMAX_CUTOFF', 'SOFTMAX_FILL', 'bin_edges', 'bin_centers', 'check_dpm_args', 'valid_depth',
            'prepare_depth', 'gaussian_bin_masses', 'centre_logits', 'depth_to_dpm', 'dpm_to_depth', 'dpm_entropy',
-           'band_halfwidth']
+           'band_halfwidth', 'blocks', 'dpm_head', 'DPMOutput']
 
 # %% ../nbs/01_dpm.ipynb #b743c486
 def bin_edges(d_min: float,  # lower end of the depth range, metres (>= 0)
@@ -60,14 +61,16 @@ def prepare_depth(depth: Tensor,  # depth in metres, any shape
     d = torch.where(valid, d, torch.full_like(d, float(edges[0]))).clamp(float(edges[0]), float(edges[-1]))
     return valid, d
 
-def gaussian_bin_masses(d: Tensor,  # (B, 1, ...) depths
-                        edges: Tensor,  # (B or 1, E, ...) increasing edges along dim 1 (E >= 2), broadcastable with d
+def gaussian_bin_masses(d: Tensor,  # depths, size 1 along `dim`
+                        edges: Tensor,  # increasing edges along `dim` (E >= 2), broadcastable with d
                         sigma: float,
+                        dim: int = 1,  # the bin dimension (1 for (B, K, H, W); -1 for pixel-major (..., K))
                        ) -> Tensor:
-    "Mass of N(d, sigma^2) between consecutive `edges` along dim 1: (B, E - 1, ...), accurate in both tails."
+    "Mass of N(d, sigma^2) between consecutive `edges` along `dim` (E - 1 bins there), accurate in both tails."
     x = (edges - d) / sigma
     T = torch.special.erfc(x.abs() * (1 / math.sqrt(2)))    # 2 x the Gaussian tail beyond each edge, one erfc per edge
-    a, b, Ta, Tb = x[:, :-1], x[:, 1:], T[:, :-1], T[:, 1:]
+    E = x.shape[dim]
+    a, b, Ta, Tb = x.narrow(dim, 0, E - 1), x.narrow(dim, 1, E - 1), T.narrow(dim, 0, E - 1), T.narrow(dim, 1, E - 1)
     return torch.where(a > 0, 0.5 * (Ta - Tb), torch.where(b <= 0, 0.5 * (Tb - Ta), 1 - 0.5 * (Ta + Tb)))
 
 def centre_logits(d: Tensor,  # depths (broadcastable with c)
@@ -121,3 +124,104 @@ def band_halfwidth(sigma: float,  # Gaussian standard deviation, metres
     else: radius = 9.0 * sigma
     n = math.ceil(radius / width) + 1 if math.isfinite(radius) else 2**62
     return min(n, n_bins - 1) if n_bins is not None else n
+
+# %% ../nbs/01_dpm.ipynb #ff9d7bf3
+def blocks(n: int,  # number of rows (pixels)
+           width: int,  # values per row (K logits, or a band's bins)
+           device: torch.device,
+           values: int = 1 << 17,  # values per block on the CPU: 512 KB of float32
+          ) -> list[tuple[int, int]]:
+    "Row ranges of about `values` values each on the CPU, so a block's temporaries stay in cache; one range elsewhere."
+    step = n if device.type != "cpu" else max(64, values // width)
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+class _DPMHead(torch.autograd.Function):
+    "Pixel rows x (N, C) -> expected depth (N,) and banded cross-entropy, through logits x W^T (W None: x are logits)."
+    @staticmethod
+    def forward(ctx, x, W, c, idx, w):
+        ctx.set_materialize_grads(False)                    # an unused output's gradient arrives as None: skip its term
+        d, ce = x.new_empty(len(x)), x.new_zeros(())
+        for s, e in blocks(len(x), len(c), x.device):
+            z = x[s:e] if W is None else x[s:e] @ W.t()
+            q = torch.softmax(z, -1)
+            torch.mv(q, c, out=d[s:e])
+            if idx is not None:
+                lse = z.amax(-1) - q.amax(-1).log()          # max_k q_k >= 1 / K: no underflow
+                ce += (w[s:e] * (lse[:, None] - z.gather(1, idx[s:e]))).sum()
+        ctx.save_for_backward(x, W, c, d, idx, w)
+        return d, ce
+
+    @staticmethod
+    def backward(ctx, g_d, g_ce):
+        x, W, c, d, idx, w = ctx.saved_tensors
+        if idx is None: g_ce = None
+        if g_d is None and g_ce is None: return (None,) * 5
+        gx = torch.empty_like(x)
+        gWt = None if W is None else x.new_zeros(W.shape[::-1])                       # (C, K): x^T grad is the fast product
+        for s, e in blocks(len(x), len(c), x.device):
+            xb = x[s:e]
+            q = torch.softmax(xb if W is None else xb @ W.t(), -1)                 # rebuilt, once
+            if g_d is None: grad = q.mul_((g_ce * w[s:e].sum(1))[:, None])
+            else:
+                gd = g_d[s:e]
+                r = -gd * d[s:e] if g_ce is None else torch.addcmul(g_ce * w[s:e].sum(1), gd, d[s:e], value=-1)
+                grad = q.mul_(torch.addcmul(r[:, None], gd[:, None], c))             # q_k (g_D c_k + r)
+            if g_ce is not None: grad.scatter_add_(1, idx[s:e], w[s:e] * -g_ce)   # - g w_k on the band
+            if W is None: gx[s:e] = grad
+            else: torch.mm(grad, W, out=gx[s:e]); gWt.addmm_(xb.t(), grad)
+        return gx, None if W is None else gWt.t(), None, None, None
+
+def dpm_head(x: Tensor,  # (..., C) pixel-major features of a linear head, or (..., K) logits when `weight` is None
+             centers: Tensor,  # (K,) bin centres
+             weight: Tensor | None = None,  # (K, C) the head's weight; None: `x` are the logits
+             bias: Tensor | None = None,  # (K,) the head's bias
+             idx: Tensor | None = None,  # (..., M) int64 bins of each pixel's band (`tiekd.losses.teacher_band`)
+             weights: Tensor | None = None,  # (..., M) the teacher's weights on those bins
+            ) -> tuple[Tensor, Tensor]:
+    "(expected depth (...), sum of -weights * log softmax(logits)[idx]) in one pass over the logits, forward and backward."
+    K = len(centers)
+    if weight is None:
+        check_param(x.shape[-1] == K, "logits.shape", tuple(x.shape), f"(..., K) with K = len(centers) = {K}")
+    else:
+        check_param(weight.shape == (K, x.shape[-1]), "weight.shape", tuple(weight.shape), f"(K, C) = {(K, x.shape[-1])}")
+    lead = x.shape[:-1]
+    z = x.reshape(-1, x.shape[-1])
+    if weight is not None:
+        # the bias as a column of ones, and zero columns up to a multiple of 16: MKL's products with a narrow side of
+        # 8 or 9 columns run 3 to 5 times slower than with 16 (measured, bench/results.md)
+        C, pad = x.shape[-1], -(x.shape[-1] + (bias is not None)) % 16
+        extra = [z.new_ones(len(z), 1)] * (bias is not None) + [z.new_zeros(len(z), pad)] * (pad > 0)
+        wextra = [bias[:, None]] * (bias is not None) + [weight.new_zeros(K, pad)] * (pad > 0)
+        if extra: z, weight = torch.cat([z, *extra], 1), torch.cat([weight, *wextra], 1)
+    if idx is not None:
+        check_param(weights is not None and idx.shape == weights.shape and idx.shape[:-1] == lead, "idx.shape",
+                    tuple(idx.shape), f"the pixels' shape {tuple(lead)} + (M,), equal to weights.shape")
+        idx, weights = idx.reshape(len(z), -1), weights.reshape(len(z), -1).to(z.dtype)
+    d, ce = _DPMHead.apply(z, weight, centers.to(z), idx, weights)
+    return d.view(lead), ce
+
+class DPMOutput(Mapping):
+    "A DPM student's output: `depth` (B, 1, H, W) by Eq. 3 when first read; `logits` (B, K, H, W) only if read."
+    def __init__(self, features: Tensor,  # (B, H, W, C) pixel-major decoder features
+                 weight: Tensor, bias: Tensor | None,  # the linear head: (K, C), (K,)
+                 centers: Tensor,  # (K,) bin centres
+                ):
+        self.features, self.weight, self.bias, self.centers = features, weight, bias, centers
+        self._depth = self._logits = None
+    def __getitem__(self, key: str) -> Tensor:
+        if key == "depth":
+            if self._depth is None: self._depth = dpm_head(self.features, self.centers, self.weight, self.bias)[0].unsqueeze(1)
+            return self._depth
+        if key == "logits":
+            if self._logits is None: self._logits = F.linear(self.features, self.weight, self.bias).permute(0, 3, 1, 2)
+            return self._logits
+        raise KeyError(key)
+    def __iter__(self): return iter(("depth", "logits"))
+    def __len__(self): return 2
+    def __repr__(self): return f"DPMOutput(features={tuple(self.features.shape)}, K={len(self.centers)})"
+    def depth_and_ce(self, idx: Tensor | None, weights: Tensor | None) -> tuple[Tensor, Tensor]:
+        "(depth (B, 1, H, W), banded cross-entropy) from one pass; if the depth was read before, the cross-entropy alone."
+        d, ce = dpm_head(self.features, self.centers, self.weight, self.bias, idx, weights)
+        if self._depth is None: self._depth = d.unsqueeze(1)
+        return self._depth, ce
+

@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import ConfigError, Registry, check_number, check_param
-from .dpm import (DPM_MODES, band_halfwidth, bin_edges, centre_logits, check_dpm_args, depth_to_dpm,
-                       gaussian_bin_masses, prepare_depth, valid_depth)
+from .dpm import (DPM_MODES, DPMOutput, band_halfwidth, bin_centers, bin_edges, blocks, centre_logits, check_dpm_args,
+                       depth_to_dpm, dpm_head, gaussian_bin_masses, prepare_depth, valid_depth)
 
 # %% auto #0
-__all__ = ['SSIM_IMPLS', 'LOSSES', 'LossFn', 'si_loss', 'ssim_map', 'ssim', 'ssim_loss', 'mse_loss', 'dpm_kl_loss',
-           'dpm_kl_loss_dense', 'build_loss']
+__all__ = ['SSIM_IMPLS', 'LOSSES', 'LossFn', 'si_loss', 'ssim_map', 'ssim', 'ssim_loss', 'mse_loss', 'teacher_band',
+           'dpm_kl_loss', 'dpm_kl_loss_dense', 'build_loss']
 
 # %% ../nbs/02_losses.ipynb #7a48fdf6
 def _valid(target: Tensor, mask: Tensor | None) -> Tensor:
@@ -129,22 +129,43 @@ def _check_kl_inputs(student_logits, teacher_depth, edges, mask):
     check_param(tuple(teacher_depth.shape) == (B, 1, H, W), "teacher_depth.shape", tuple(teacher_depth.shape), f"{(B, 1, H, W)}")
     return _valid(teacher_depth, mask)
 
-class _BandedCrossEntropy(torch.autograd.Function):
-    "-sum over pixels and band of pw * log_softmax(z)_idx; the log-softmax buffer becomes the gradient in place."
-    @staticmethod
-    def forward(ctx, logits, idx, pw):  # logits (B, K, H, W); idx, pw (B, M, H, W), pw = weighted teacher probs
-        logq = torch.log_softmax(logits, dim=1)
-        ctx.logq = logq                  # not save_for_backward: backward turns it into the gradient in place
-        ctx.save_for_backward(idx, pw)
-        return -(pw * logq.gather(1, idx)).sum()
-    @staticmethod
-    def backward(ctx, g):
-        idx, pw = ctx.saved_tensors
-        if ctx.logq is None: raise RuntimeError("dpm_kl_loss: a second backward through the same loss is not supported "
-                                                "(its buffer became the first gradient); compute the loss again")
-        grad, ctx.logq = ctx.logq.exp_(), None                              # softmax(z), in place
-        grad.mul_(pw.sum(1, keepdim=True) * g)                               # * sum of the band's weights
-        return grad.scatter_add_(1, idx, pw * -g), None, None               # - the band's weights at their bins
+def teacher_band(teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres
+                 edges: Tensor,  # (K + 1,) uniform bin edges
+                 sigma: float,  # Gaussian standard deviation of the teacher DPM, metres
+                 mode: str,  # "integral" or "softmax"
+                 valid: Tensor,  # (B, 1, H, W) bool: the pixels that count (at least one)
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    "The teacher's side of the KL, no gradient: (sum p_T log p_T / N, band bins (B, H, W, 2n + 1), weights p_T / N)."
+    with torch.no_grad():
+        K, w, n_valid = len(edges) - 1, _uniform_width(edges), int(valid.sum())
+        B, _, H, W = teacher_depth.shape
+        _, d = prepare_depth(teacher_depth, edges)
+        d = d.permute(0, 2, 3, 1).reshape(-1, 1)                            # (N, 1): pixel-major, bins along dim 1
+        wpix = valid.permute(0, 2, 3, 1).reshape(-1, 1).to(d) / n_valid     # mean over valid pixels
+        e = edges.to(d)
+        n = band_halfwidth(sigma, w, mode, n_bins=K)
+        offsets = torch.arange(-n, n + 2, device=d.device)
+        idx, p = torch.empty(len(d), 2 * n + 1, dtype=torch.long, device=d.device), d.new_empty(len(d), 2 * n + 1)
+        const = d.new_zeros(())
+        for s, t in blocks(len(d), 2 * n + 2, d.device, values=1 << 15):    # blocks of pixels that stay in cache
+            db = d[s:t]
+            i0 = ((db - e[0]) / w).floor_().clamp_(0, K - 1).long()          # (n, 1) the bin holding d
+            ie = i0 + offsets                                                # (n, 2n + 2) band edge indices
+            inr = (ie[:, :-1] >= 0) & (ie[:, :-1] < K)                       # band bins inside 0 .. K - 1
+            ed = e.take(ie.clamp_(0, K))      # out-of-range edges collapse onto e_0 / e_K: those bins get zero width
+            torch.clamp(i0 + offsets[:-1], 0, K - 1, out=idx[s:t])          # band bin indices, clamped for the gather
+            if mode == "integral":
+                # bin masses over the band; the outside-range bins have zero width, hence zero mass; Z in closed form
+                pb = gaussian_bin_masses(db, ed, sigma).div_(gaussian_bin_masses(db, e[[0, -1]].view(1, 2), sigma))
+                plogp = pb.clamp_min(torch.finfo(pb.dtype).tiny).log_().mul_(pb)   # p log p, 0 at p = 0
+            else:
+                g = centre_logits(db, 0.5 * (ed[:, :-1] + ed[:, 1:]), sigma).masked_fill_(~inr, -math.inf)
+                logp = g.sub_(torch.logsumexp(g, dim=1, keepdim=True))          # g becomes log p_T
+                pb = logp.exp()
+                plogp = logp.masked_fill_(~inr, 0.0).mul_(pb)
+            const += plogp.mul_(wpix[s:t]).sum()
+            torch.mul(pb, wpix[s:t], out=p[s:t])
+        return const, idx.view(B, H, W, -1), p.view(B, H, W, -1)
 
 def dpm_kl_loss(student_logits: Tensor,  # (B, K, H, W) student logits (DPM_S = softmax over dim 1)
                 teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres; <= 0 / NaN = invalid
@@ -156,33 +177,11 @@ def dpm_kl_loss(student_logits: Tensor,  # (B, K, H, W) student logits (DPM_S = 
     "KL(DPM_T || DPM_S) summed over bins, mean over valid pixels, from the band of bins holding the teacher's mass."
     check_dpm_args(sigma, mode)
     valid = _check_kl_inputs(student_logits, teacher_depth, edges, mask)
-    n_valid = int(valid.sum())
-    if n_valid == 0: return _zero(student_logits)
-    K, w = student_logits.shape[1], _uniform_width(edges)
-    with torch.no_grad():
-        _, d = prepare_depth(teacher_depth.to(torch.promote_types(teacher_depth.dtype, student_logits.dtype)), edges)
-        e = edges.to(d)
-        n = band_halfwidth(sigma, w, mode, n_bins=K)
-        i0 = ((d - e[0]) / w).floor().clamp(0, K - 1).long()                # (B, 1, H, W) bin holding d
-        ie = i0 + torch.arange(-n, n + 2, device=d.device).view(1, -1, 1, 1)  # (B, 2n+2, H, W) band edge indices
-        inr = (ie[:, :-1] >= 0) & (ie[:, :-1] < K)                           # band bins inside 0 .. K - 1
-        ed = e[ie.clamp_(0, K)]               # out-of-range edges collapse onto e_0 / e_K: those bins get zero width
-        idx = ie[:, :-1].clamp_(max=K - 1)    # (B, 2n+1, H, W) band bin indices (a view), clamped for the gather
-        if mode == "integral":
-            # bin masses over the band; the outside-range bins have zero width, hence zero mass; Z in closed form
-            p = gaussian_bin_masses(d, ed, sigma).div_(gaussian_bin_masses(d, e[[0, -1]].view(1, 2, 1, 1), sigma))
-            plogp = torch.special.xlogy(p, p)
-        else:
-            g = centre_logits(d, 0.5 * (ed[:, :-1] + ed[:, 1:]), sigma).masked_fill_(~inr, -math.inf)
-            logp = g.sub_(torch.logsumexp(g, dim=1, keepdim=True))              # g becomes log p_T
-            p = logp.exp()
-            plogp = logp.masked_fill_(~inr, 0.0).mul_(p)
-        del ed, inr
-        wpix = valid.to(p) / n_valid                                        # mean over valid pixels
-        const = (plogp.mul_(wpix)).sum().to(student_logits.dtype)           # sum p_T log p_T: no gradient
-        pw = p.mul_(wpix).to(student_logits.dtype)
-        del plogp, p
-    return const + _BandedCrossEntropy.apply(student_logits, idx, pw)
+    if not valid.any(): return _zero(student_logits)
+    const, idx, wt = teacher_band(teacher_depth.to(torch.promote_types(teacher_depth.dtype, student_logits.dtype)),
+                                  edges, sigma, mode, valid)
+    ce = dpm_head(student_logits.permute(0, 2, 3, 1), bin_centers(edges.to(student_logits)), idx=idx, weights=wt)[1]
+    return const.to(student_logits.dtype) + ce
 
 def dpm_kl_loss_dense(student_logits: Tensor, teacher_depth: Tensor, edges: Tensor, sigma: float,
                       mode: str = "integral", mask: Tensor | None = None) -> Tensor:
@@ -273,21 +272,31 @@ def _tiekd(alpha: float = 0.1, sigma: float = 0.5, n_bins: int = 257, d_min: flo
     edges = bin_edges(d_min, d_max, n_bins, dtype=torch.float64)
     cache = {}
     def fn(out: dict, ref_depth: Tensor, mask: Tensor | None = None):
-        pred, logits = _depth_of(out), out.get("logits")
-        check_param(logits is not None or alpha == 0, "model output keys", sorted(out),
+        fused = isinstance(out, DPMOutput)                   # a DPM student: depth and KL from one pass, no logits
+        logits = out["logits"] if not fused and "logits" in out else None
+        K = len(out.centers) if fused else None if logits is None else logits.shape[1]
+        check_param(K is not None or alpha == 0, "model output keys", sorted(out),
                     f"'logits' (B, K, H, W) for loss 'tiekd' with alpha = {alpha}: use a DPM student (head='dpm')")
-        parts = {}
+        parts, l_dpm = {}, None
+        if K is None: pred = _depth_of(out)
+        else:
+            check_param(K == n_bins, "n_bins", n_bins, f"the student's number of bins K = {K}")
+            like = out.features if fused else logits
+            e = cache.setdefault((like.device, like.dtype), edges.to(like.device, like.dtype))
+            B, H, W = like.shape[:3] if fused else (like.shape[0], *like.shape[2:])
+            check_param(tuple(ref_depth.shape) == (B, 1, H, W), "teacher_depth.shape", tuple(ref_depth.shape), f"{(B, 1, H, W)}")
+            valid = _valid(ref_depth, mask)
+            ref = ref_depth.to(torch.promote_types(ref_depth.dtype, like.dtype))
+            const, idx, wt = teacher_band(ref, e, sigma, mode, valid) if valid.any() else (torch.zeros(()), None, None)
+            if fused: pred, ce = out.depth_and_ce(idx, wt)
+            else: pred, ce = _depth_of(out), dpm_head(logits.permute(0, 2, 3, 1), bin_centers(e), idx=idx, weights=wt)[1]
+            l_dpm = const.to(ce) + ce
+            parts["dpm"] = l_dpm.detach()
         with torch.set_grad_enabled(torch.is_grad_enabled() and alpha < 1):
             l_depth = ssim_loss(pred, ref_depth, impl=impl, mask=_valid(ref_depth, mask))
-        parts["ssim"] = l_depth.detach()
+        parts = {"ssim": l_depth.detach(), **parts}
         total = (1 - alpha) * l_depth if alpha < 1 else _zero(pred)
-        if logits is not None:
-            check_param(logits.shape[1] == n_bins, "n_bins", n_bins, f"the student's number of bins K = {logits.shape[1]}")
-            e = cache.setdefault((logits.device, logits.dtype), edges.to(logits.device, logits.dtype))
-            with torch.set_grad_enabled(torch.is_grad_enabled() and alpha > 0):
-                l_dpm = dpm_kl_loss(logits, ref_depth, e, sigma, mode, mask)
-            parts["dpm"] = l_dpm.detach()
-            if alpha > 0: total = total + alpha * l_dpm
+        if l_dpm is not None and alpha > 0: total = total + alpha * l_dpm
         return weight * total, parts
     return fn
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import Registry, check_number, check_param
-from .dpm import bin_edges, bin_centers, dpm_to_depth
+from .dpm import DPMOutput, bin_edges, bin_centers
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ENCODERS', 'STUDENT_SIZES', 'HEADS', 'LPG_THETA_MAX', 'TEACHER_SIZES',
@@ -151,8 +151,8 @@ class DepthStudent(DepthModel):
         xp, (h, w) = self.prepare(x)
         y = self.decoder(self.encoder(xp), out_size=xp.shape[-2:])[..., :h, :w]
         if self.head_type == "regression": return {"depth": torch.sigmoid(self.head(y)) * self.d_max}
-        logits = self.head(y)
-        return {"depth": dpm_to_depth(torch.softmax(logits, 1), self.centers), "logits": logits}
+        # the 1x1 head runs inside `dpm_head`, on pixel-major features: the K logits per pixel are never stored
+        return DPMOutput(y.permute(0, 2, 3, 1), self.head.weight.flatten(1), self.head.bias, self.centers)
 
 def build_student(encoder: str = "mobilenetv2_100",  # a name in `ENCODERS` (mobilenetv2_100, resnet18, resnet50, ...)
                   head: str = "regression",  # "regression" or "dpm"

@@ -233,11 +233,14 @@ def load_prepared(names: Sequence[str] = ("train", "test", "unlabeled")) -> dict
 def _report(rec: dict, secs: float) -> None:
     print(f"{rec['run_id']}: abs_rel {rec['metrics']['abs_rel']:.4f} rmse {rec['metrics']['rmse']:.3f} ({secs:.0f} s)", flush=True)
 
+_WORKER_SPLITS: dict = {}
+
 def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
     "One run in a worker process (single-threaded unless the config says otherwise): its record and wall time."
     os.environ["TIEKD_ROOT"] = root
     t0 = time.time()
-    return train_and_evaluate(run, load_prepared(), p, progress=False), time.time() - t0
+    if root not in _WORKER_SPLITS: _WORKER_SPLITS[root] = load_prepared()     # once per worker, not once per run
+    return train_and_evaluate(run, dict(_WORKER_SPLITS[root]), p, progress=False), time.time() - t0
 
 def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dict]:
     "Every run of stage `group`/`name`: train, evaluate, record; then write the stage's metrics and plots."
