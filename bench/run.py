@@ -14,7 +14,11 @@ Writes bench/results.json (everything) and bench/results.md (the tables the READ
    single-threaded processes (the pipeline's `workers: 2`), images/s side by side;
 6. data: generator images/s at 128x416; the training loader's images/s vs the training step's appetite;
 7. pipeline: wall time per stage of the last `dvc repro` (from the executed notebooks in reports/) and the time of
-   a no-op `dvc repro`.
+   a no-op `dvc repro`;
+8. step: the TIE-KD student's training step against Res-KD SSIM+SI's, side by side in one process
+   (bench/step_ratio.py, 1 thread as the pipeline's workers, channels_last and 2 threads beside it, the paper-size
+   student at 352x704 with peak memory); with `--ref DIR` (a checkout of an earlier commit, e.g. `git worktree add
+   /tmp/before <commit>`) every case also runs on that code in alternating rounds: before/after from one run.
 
     .venv/bin/python bench/run.py            # everything (about 10 minutes on the 2-core machine)
     .venv/bin/python bench/run.py --quick    # fewer repeats, smaller paper-size cases
@@ -37,7 +41,13 @@ PY = sys.executable
 DEFAULT_HW = (32, 104)        # the default profile's size
 PAPER_CROP = (352, 704)       # the paper's KITTI training crop
 PAPER_EVAL = (352, 1216)      # the KB crop, the paper's inference size
-SECTIONS = ("hardware", "kl", "inference", "training", "workers", "data", "pipeline")
+SECTIONS = ("hardware", "kl", "inference", "training", "workers", "data", "pipeline", "step")
+# bench/step_ratio.py cases: (file name, arguments); with --ref the ones marked True also run on the reference tree
+STEP_CASES = [("32x104_tiny_b8", "--size 32 104 --student tiny --batch 8 --steps 15 --rounds 2", True),
+              ("64x208_tiny_b8", "--size 64 208 --student tiny --batch 8 --steps 6", True),
+              ("32x104_tiny_b8_channels_last", "--size 32 104 --student tiny --batch 8 --steps 15 --channels-last", True),
+              ("32x104_tiny_b8_2threads", "--size 32 104 --student tiny --batch 8 --steps 15 --threads 2", False),
+              ("352x704_paper_b4", "--size 352 704 --student paper --batch 4 --steps 2 --memory", True)]
 
 
 def log(*a): print(*a, file=sys.stderr, flush=True)
@@ -253,6 +263,39 @@ def pipeline() -> dict:
 
 
 # report --------------------------------------------------------------------------------------------------------------
+def step(ref: str | None, quick: bool) -> list:
+    "Every STEP_CASES case through bench/step_ratio.py (its JSON in bench/step_ratio/), optionally against --ref."
+    out = []
+    for name, args, with_ref in STEP_CASES:
+        if quick and "paper" in name: continue
+        f = ROOT / "bench" / "step_ratio" / f"{name}.json"
+        f.parent.mkdir(exist_ok=True)
+        cmd = [PY, str(ROOT / "bench" / "step_ratio.py"), *args.split(), "--out", str(f)]
+        if ref and with_ref: cmd += ["--ref", ref]
+        log(" ".join(cmd[1:]))
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        out.append({"name": name, **json.loads(f.read_text())})
+    return out
+
+
+def _step_md(rows: list) -> list:
+    L = ["| case | threads | code | Res-KD SSIM+SI ms/step | TIE-KD ms/step | ratio (CPU time) | ratio (wall) | peak MB Res-KD / TIE-KD |",
+         "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mem = r.get("memory")
+        m = (f"{mem['reskd-ssim-si']['step_peak_mb']:.0f} / {mem['tiekd']['step_peak_mb']:.0f} (**{mem['ratio_step_peak']:.2f}x**)"
+             if mem else "")
+        case = f"{r['size'][0]}x{r['size'][1]}, {r['student']} student, batch {r['batch']}" + (", channels_last" if r["channels_last"] else "")
+        for code in ("ref", "this"):
+            if code not in r: continue
+            v = r[code]
+            L.append(f"| {case} | {r['threads']} | {'before (--ref)' if code == 'ref' else 'this commit'} | "
+                     f"{v['reskd-ssim-si']['cpu_ms']:.0f} | {v['tiekd']['cpu_ms']:.0f} | **{v['ratio_cpu']:.2f}** | "
+                     f"{v['ratio_wall']:.2f} | {m if code == 'this' else ''} |")
+    L += ["", "Commands: " + "; ".join(f"`{r['command']}`" for r in rows) + "."]
+    return L
+
+
 def markdown(res: dict) -> str:
     L = [f"# Benchmarks\n", f"`{res['command']}` on {res['cpus']} cores ({res['machine']}), torch {res['torch']}, "
          f"{res['date']}; load average at start {res['load_avg_start'][0]:.2f}. Every ratio below is measured side by "
@@ -308,6 +351,11 @@ def markdown(res: dict) -> str:
           f"no-op `dvc repro`: {noop}.\n",
           "| stage notebook | s |", "|---|---|"]
     L += [f"| {s['notebook']} | {s['seconds']:.0f} |" for s in p["stages"]]
+    if res.get("step"):
+        L += [f"\n## A TIE-KD step at the cost of a Res-KD step? (forward, loss, backward, clipping, AdamW){_from(res, 'step')}\n",
+              "Medians per step, both methods interleaved in one process on random data; `before` is the reference checkout "
+              "run in alternating rounds by the same command; the memory column is the peak resident memory of the steps "
+              "above the memory before them, each method in its own process.\n"] + _step_md(res["step"])
     return "\n".join(L) + "\n"
 
 
@@ -330,6 +378,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer repeats and smaller paper-size cases")
     ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections, keep the others from the last results")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--ref", help="step section: an earlier checkout to measure beside this one (before/after)")
     a = ap.parse_args(argv)
     want = lambda s: not a.only or s in a.only
     prev = json.loads(a.out.with_suffix(".json").read_text()) if a.only and a.out.with_suffix(".json").exists() else {}
@@ -347,6 +396,7 @@ def main(argv=None):
     if want("workers"): res["workers"] = workers(a.quick)
     if want("data"): res["data"] = data(res["training"], a.quick)
     if want("pipeline"): res["pipeline"] = pipeline()
+    if want("step"): res["step"] = step(a.ref, a.quick)
     res["bench_seconds"] = time.time() - t0
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")

@@ -84,7 +84,7 @@ DEFAULT_CONFIG: dict = {
               "augment": {"enabled": True, "rotate_deg": 2.5, "flip": True, "crop": None, "color": [0.9, 1.1],
                           "color_p": 0.5},
               "checkpoint_every_steps": 0, "device": "auto", "log": True, "progress": True, "threads": 0,
-              "deterministic": True, "eval_every_epochs": 0, "keep_checkpoint": False},
+              "deterministic": True, "eval_every_epochs": 0, "keep_checkpoint": False, "channels_last": True},
     "model": {"kind": "student", "encoder": "mobilenetv2_100", "family": "adabins", "size": "small",
               "head": "auto", "pretrained": False},
     "distill": {"method": "gt", "alpha": 0.1, "sigma": 0.5, "n_bins": 257, "mode": "integral",
@@ -148,7 +148,7 @@ def validate_config(cfg: dict | None = None,  # a (partial) nested config; missi
     check_number("train.checkpoint_every_steps", t["checkpoint_every_steps"], lo=0, integer=True)
     check_number("train.threads", t["threads"], lo=0, integer=True)
     check_number("train.eval_every_epochs", t["eval_every_epochs"], lo=0, integer=True)
-    for key in ("log", "progress", "deterministic", "keep_checkpoint"): check_param(_is_bool(t[key]), f"train.{key}", t[key], "true or false")
+    for key in ("log", "progress", "deterministic", "keep_checkpoint", "channels_last"): check_param(_is_bool(t[key]), f"train.{key}", t[key], "true or false")
     check_param(isinstance(t["device"], str), "train.device", t["device"], "'auto', 'cpu', 'cuda' or 'cuda:N'")
     try: resolve_device(t["device"])
     except ConfigError as e: raise ConfigError(f"train.{e}") from None
@@ -612,6 +612,8 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
         check_param(B % world == 0, "train.batch_size", B, f"a multiple of the {world} processes (it is the global batch)")
         seed_everything(seed)
         net = (model if model is not None else build_model(cfg)).to(device)
+        fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
+        net = net.to(memory_format=fmt)
         if world > 1 and device.type == "cuda": net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
         loss_fn = distiller.build_loss(cfg)
         opt, sched = make_optimizer(net, cfg, E * spe)
@@ -662,7 +664,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
                 gs = pos["global_step"] + 1
                 batch = _augment(pool.batch(order[s * B:(s + 1) * B]), step_generator(seed, epoch, s), t["augment"])
                 if world > 1: batch = {key: v[rank * lb:(rank + 1) * lb] for key, v in batch.items()}
-                x, ref = batch["image"].to(device), batch[pool.ref_key].to(device)
+                x, ref = batch["image"].to(device).contiguous(memory_format=fmt), batch[pool.ref_key].to(device)
                 out = ddp(x)
                 total, parts = loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"]))
                 names = list(parts)
