@@ -21,7 +21,7 @@ def _recipe():
 def test_recipe_distils_an_external_teacher(tmp_path, fmt):
     from skimage.data import stereo_motorcycle
     left, _, disp = stereo_motorcycle()
-    depth = 994.978 * 0.193001 / (disp + 31.086)          # metres (DESIGN.md), inf where disparity is invalid
+    depth = 994.978 * 0.193001 / (disp + 31.086)          # metres (Middlebury 2014's calibration of this frame), inf where disparity is invalid
     depth[~np.isfinite(depth)] = 0
     imgs, tdir = tmp_path / "my_images", tmp_path / "my_teacher_depth"
     imgs.mkdir(); tdir.mkdir()
