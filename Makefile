@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 # the venv's tools (papermill, dvc, jupyter) first on PATH, for dvc.yaml's commands too
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test data data-check smoke profile bench clean-venv export clean-nbs
+.PHONY: install repro test data data-check smoke profile bench recipe clean-venv export clean-nbs
 
 $(STAMP): requirements.txt constraints.txt setup.py settings.ini
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,16 +32,20 @@ test: install
 data: install
 	$(BIN)/tiekd_synth --out data/synth
 
-## Regenerate the dataset from scratch and fail unless it is bit-for-bit what data.dvc pins. The hash is
-## recomputed by `dvc add` (a clean clone has no DVC cache, so `dvc status` could only say "not in cache");
-## a differing dataset shows up as a change to data.dvc, which is then restored.
+## Regenerate the dataset from scratch and fail unless its content (decoded pixels, split files, meta.json) is what
+## data.digest pins; then say whether the bytes are also what data.dvc pins (PNG compression can differ between
+## machines: tiekd.synth.content_digest). The byte hash is recomputed by `dvc add` (a clean clone has no DVC cache) and
+## data.dvc is restored afterwards.
 data-check: install
 	rm -rf data/synth
 	$(BIN)/tiekd_synth --out data/synth --no-progress
+	@got=$$($(BIN)/tiekd_synth --out data/synth --digest); want=$$(cat data.digest); \
+	if [ "$$got" != "$$want" ]; then echo "data/ content differs from data.digest: $$got != $$want"; exit 1; fi; \
+	echo "data/ content matches data.digest ($$got)"
 	@cp data.dvc .data.dvc.pinned; $(BIN)/dvc add -q data; \
-	if ! cmp -s data.dvc .data.dvc.pinned; then \
-	  echo "data/ differs from data.dvc:"; diff .data.dvc.pinned data.dvc; mv .data.dvc.pinned data.dvc; exit 1; fi; \
-	rm .data.dvc.pinned; echo "data/ matches data.dvc bit for bit"
+	if cmp -s data.dvc .data.dvc.pinned; then echo "data/ bytes match data.dvc"; \
+	else echo "data/ bytes differ from data.dvc (same content: PNG compression differs on this machine):"; \
+	  diff .data.dvc.pinned data.dvc || true; fi; mv .data.dvc.pinned data.dvc
 
 ## Switch the active profile: make profile P=smoke (profiles/: default, smoke, paper-kitti, paper-nyu)
 profile: install
@@ -53,6 +57,12 @@ smoke: install
 
 bench: install
 	$(PY) bench/run.py
+
+## Choose the active profile's training recipe on held-out training drives (GT baseline and teachers only):
+## paper_figures/tables/recipe_<profile>.md and metrics/recipe/<profile>.json
+recipe: install
+	$(BIN)/dvc repro prepare
+	$(PY) bench/recipe.py
 
 ## Developer helpers: export the package from the notebooks, clean the notebooks
 export: install

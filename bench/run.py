@@ -289,7 +289,7 @@ def _step_md(rows: list) -> list:
         for code in ("ref", "this"):
             if code not in r: continue
             v = r[code]
-            L.append(f"| {case} | {r['threads']} | {'before (--ref)' if code == 'ref' else 'this commit'} | "
+            L.append(f"| {case} | {r['threads']} | {r.get('ref_commit') or 'before (--ref)' if code == 'ref' else r.get('commit') or 'this commit'} | "
                      f"{v['reskd-ssim-si']['cpu_ms']:.0f} | {v['tiekd']['cpu_ms']:.0f} | **{v['ratio_cpu']:.2f}** | "
                      f"{v['ratio_wall']:.2f} | {m if code == 'this' else ''} |")
     L += ["", "Commands: " + "; ".join(f"`{r['command']}`" for r in rows) + "."]

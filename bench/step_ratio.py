@@ -98,6 +98,12 @@ def _child(args, extra, pythonpath=None):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _commit(tree) -> str | None:
+    "The git commit a checkout is at (None outside git); uncommitted changes are marked."
+    r = subprocess.run(["git", "-C", str(tree), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return r.stdout.strip() or None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, nargs=2, default=[32, 104], metavar=("H", "W"))
@@ -123,6 +129,8 @@ def main(argv=None):
     res = {"command": "bench/step_ratio.py " + " ".join(sys.argv[1:]), "torch": torch.__version__, "threads": args.threads,
            "size": args.size, "student": args.student, "batch": args.batch, "n_bins": args.n_bins,
            "channels_last": args.channels_last, "device": args.device}
+    res["commit"] = _commit(ROOT)
+    if args.ref: res["ref_commit"] = _commit(args.ref)
     runs = {"this": []} | ({"ref": []} if args.ref else {})
     for r in range(args.rounds):
         for k in runs:

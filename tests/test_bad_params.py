@@ -74,3 +74,10 @@ def test_unknown_profile_lists_the_known_ones(tmp_path, capsys, fault_ledger):
     with pytest.raises(ConfigError, match=r"profile='fastest' is not allowed: expected one of .*default.*smoke"):
         use_profile("fastest", ROOT)
     assert tiekd_profile_cli(["fastest"]) != 0
+
+
+def test_channels_last_must_be_a_bool(fault_ledger):
+    fault_ledger.bad_input()
+    with pytest.raises(ConfigError) as e:
+        validate_config({"train": {"channels_last": "yes"}})
+    assert "train.channels_last='yes' is not allowed: expected true or false" in str(e.value), str(e.value)

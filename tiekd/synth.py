@@ -17,7 +17,7 @@ from .metrics import crop_box
 # %% auto #0
 __all__ = ['GENERATOR_VERSION', 'KITTI_HW', 'KITTI_K', 'MAX_DEPTH', 'DEFAULTS', 'HDL64_ELEVATION', 'HDL64_AZ_STEP', 'SPLIT_FILES',
            'DATES', 'intrinsics', 'Camera', 'make_street', 'lidar_az_step', 'lidar_pixels', 'render_scene',
-           'encode_depth', 'n_test_without_gt', 'generate_dataset', 'tiekd_synth_cli']
+           'encode_depth', 'n_test_without_gt', 'generate_dataset', 'content_digest', 'tiekd_synth_cli']
 
 # %% ../nbs/05_synth.ipynb #d356673e
 GENERATOR_VERSION = "1.0.0"
@@ -835,6 +835,22 @@ def generate_dataset(out: str | os.PathLike = DEFAULTS["out"],  # dataset root (
     return dict(out=str(root), images=len(jobs), rendered=rendered, skipped=len(jobs) - rendered, seconds=round(seconds, 3),
                 images_per_s=round(len(jobs) / max(seconds, 1e-9), 2), counts=meta["counts"], sparse_gt=sparse)
 
+# %% ../nbs/05_synth.ipynb #eaadbbcf
+def content_digest(root: str | os.PathLike,  # a dataset root written by `generate_dataset`
+                  ) -> str:
+    "MD5 over every file's relative path and its content: decoded pixels for PNGs (not their compressed bytes), bytes otherwise."
+    import hashlib
+    root, h = Path(root), hashlib.md5()
+    check_param(root.is_dir(), "root", str(root), "an existing dataset folder (run `tiekd_synth` first)")
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        if f.suffix == ".png":
+            a = np.asarray(Image.open(f))
+            h.update(f"{a.dtype.str}{a.shape}".encode()); h.update(np.ascontiguousarray(a).tobytes())
+        else: h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 # %% ../nbs/05_synth.ipynb #c2bc7f2b
 def tiekd_synth_cli(argv: list | None = None) -> None:
     "Command line: `tiekd_synth --out data/synth --n-train 480 ...` (see `tiekd_synth --help`); prints a summary."
@@ -844,7 +860,12 @@ def tiekd_synth_cli(argv: list | None = None) -> None:
     for k in ("n_train", "n_test", "n_unlabeled", "height", "width", "seed", "frames_per_drive", "workers"):
         p.add_argument("--" + k.replace("_", "-"), type=int, default=DEFAULTS[k], help="(default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--digest", action="store_true", help="print the content digest of --out instead of generating")
     a = p.parse_args(argv)
+    if a.digest:
+        try: print(content_digest(a.out))
+        except ConfigError as e: p.error(str(e))
+        return
     try:
         s = generate_dataset(a.out, a.n_train, a.n_test, a.n_unlabeled, a.height, a.width, a.seed, a.frames_per_drive,
                              a.workers, progress=not a.no_progress)
