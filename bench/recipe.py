@@ -143,6 +143,9 @@ def markdown(summary: dict, meta: dict) -> str:
          "(mean +- std over seeds); teachers: one seed. Rule: lowest mean validation AbsRel; among candidates within "
          "one std of it (2 % with one seed), the shortest schedule, then the smaller learning rate. Made by "
          f"`{meta['command']}` ({meta['threads']} thread per run, {meta['workers']} workers).\n"]
+    if meta.get("not_run"):
+        L.append(f"\n**Not run** (the session's time ran out; `bench/recipe.py` without `--finished-only` runs them): "
+                 + ", ".join(f"`{i}`" for i in meta["not_run"]) + ".\n")
     for g, s in summary.items():
         L += [f"\n## {g}\n", "| lr | epochs | steps | seeds | val AbsRel | val RMSE | train s / run | |",
               "|---:|---:|---:|---:|---:|---:|---:|:---|"]
@@ -159,18 +162,25 @@ def main(argv=None):
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("--val-drives", type=int, default=12, help="training drives held out for validation")
     ap.add_argument("--val-seed", type=int, default=0)
-    ap.add_argument("--student-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2])
+    ap.add_argument("--student-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2, 3e-2])
     ap.add_argument("--student-epochs", type=int, nargs="+", default=[2, 4, 6])
     ap.add_argument("--seeds", type=int, nargs="+", default=[70, 71])
     ap.add_argument("--teacher-lrs", type=float, nargs="+", default=[1e-3, 3e-3])
     ap.add_argument("--teacher-epochs", type=int, nargs="+", default=[8, 16])
     ap.add_argument("--skip-teachers", action="store_true")
     ap.add_argument("--workers", type=int, help="default: the profile's `workers`")
+    ap.add_argument("--finished-only", action="store_true",
+                    help="train nothing: tabulate the candidates whose runs are finished, list the others as not run")
     a = ap.parse_args(argv)
     from tiekd.pipeline import load_params
     p = load_params(a.params)
     workers = a.workers or int(p.get("workers", 1))
     cands = candidates(p, a)
+    missing = []
+    if a.finished_only:
+        done = lambda c: (ROOT / "artifacts" / "recipe" / p.get("profile", "default") / c["id"] / "record.json").exists()
+        missing = [c["id"] for c in cands if not done(c)]
+        cands = [c for c in cands if done(c)]
     print(f"{len(cands)} candidate runs, {workers} workers", file=sys.stderr)
     ctx = multiprocessing.get_context("fork")
     records = []
@@ -184,7 +194,7 @@ def main(argv=None):
     summary = summarise(records)
     meta = {"profile": p.get("profile", "default"), "command": "bench/recipe.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "val_seed": a.val_seed, "val_drives": records[0]["val_drives"], "n_val": records[0]["n_val"],
-            "n_train": records[0]["n_train"], "threads": 1, "workers": workers}
+            "n_train": records[0]["n_train"], "threads": 1, "workers": workers, "not_run": missing}
     (ROOT / "metrics" / "recipe").mkdir(parents=True, exist_ok=True)
     (ROOT / "metrics" / "recipe" / f"{meta['profile']}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
     md = markdown(summary, meta)
