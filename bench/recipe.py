@@ -6,7 +6,7 @@ The protocol (it never looks at the test split, nor at any distilled student, so
 2. train the GT-supervised baseline student (the profile's student) for every candidate learning rate and schedule
    length, on the remaining training drives, for several seeds; and every teacher family for its candidates, one seed;
 3. score each on the validation split (AbsRel, flip-averaged, the profile's crop) and write every candidate, its
-   scores and its cost to `metrics/recipe/<profile>.json` and `paper_figures/tables/recipe_<profile>.md`;
+   scores and its cost to `bench/recipe/<profile>.json` and `paper_figures/tables/recipe_<profile>.md`;
 4. choose per group: the lowest mean validation AbsRel, and among candidates within one standard deviation of it
    (students) or 2 % of it (teachers, one seed), the shortest schedule, then the smaller learning rate.
 The chosen recipe then goes into the profile by hand, with the table as its justification. One recipe serves every
@@ -195,8 +195,8 @@ def main(argv=None):
     meta = {"profile": p.get("profile", "default"), "command": "bench/recipe.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "val_seed": a.val_seed, "val_drives": records[0]["val_drives"], "n_val": records[0]["n_val"],
             "n_train": records[0]["n_train"], "threads": 1, "workers": workers, "not_run": missing}
-    (ROOT / "metrics" / "recipe").mkdir(parents=True, exist_ok=True)
-    (ROOT / "metrics" / "recipe" / f"{meta['profile']}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
+    (ROOT / "bench" / "recipe").mkdir(parents=True, exist_ok=True)       # not metrics/: those are the pipeline's run records
+    (ROOT / "bench" / "recipe" / f"{meta['profile']}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
     md = markdown(summary, meta)
     (ROOT / "paper_figures" / "tables" / f"recipe_{meta['profile']}.md").write_text(md)
     print(md)
