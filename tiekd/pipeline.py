@@ -69,7 +69,8 @@ def teacher_dir(family: str) -> str:
 def teacher_config(p: dict, family: str, seed: int | None = None) -> dict:
     "The training config of teacher `family` (trained on ground truth with the SI loss)."
     t = p["teachers"]
-    tr = {**copy.deepcopy(t["train"]), "seed": int(seed if seed is not None else t.get("seed", 70))}
+    tr = {**copy.deepcopy(t["train"]), **copy.deepcopy((t.get("overrides") or {}).get(family, {})),
+          "seed": int(seed if seed is not None else t.get("seed", 70))}
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED}, "train": tr,
             "model": {"kind": "teacher", "family": family, "size": t["size"]}, "distill": {"method": "gt"}}
 
@@ -89,34 +90,32 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
 def _names(group: str, p: dict) -> list[str]:
     e = p.get(group, {})
     if group == "teachers": return list(p["teachers"]["families"])
-    if group == "main": return ["baseline"] + [f"{t}-{m}" for t in p["teachers"]["families"] for m in e["methods"]]
-    if group == "ablation": return [f"{t}-{m}" for t in e["teachers"] for m in e["methods"]]
+    if group == "main": return ["baseline", *p["teachers"]["families"]]   # one stage per teacher: all methods, all seeds
+    if group == "ablation": return list(e["teachers"])
     if group == "backbones": return [f"{enc}-{t}" for enc in e["encoders"] for t in ["baseline", *p["teachers"]["families"]]]
     if group in ("alpha_sweep", "sigma_sweep"): return [e["teacher"]]
-    if group == "mode_sweep": return list(p["teachers"]["families"])
+    if group == "mode_sweep": return list(e.get("teachers", p["teachers"]["families"]))
     if group == "aux": return [f"{e['teacher']}-{m}" for m in e["methods"]]
     raise ConfigError(f"group={group!r} is not allowed: expected one of teachers, {', '.join(EXPERIMENT_KEYS)}.")
 
-def experiment_runs(p: dict, group: str, name: str) -> list[dict]:
-    "The runs of stage `group`/`name`: dicts with `run_id`, `group`, `teacher`, `method`, `encoder`, `seed`, `config`."
+def experiment_runs(p: dict, group: str, name: str, method: str | None = None) -> list[dict]:
+    "The runs of stage `group`/`name` (of `method` only, if given): dicts with `run_id`, `group`, `teacher`, `method`, `encoder`, `seed`, `config`."
     names = _names(group, p)
     check_param(name in names, f"{group} stage name", name, f"one of {', '.join(names)}")
     e, runs = p.get(group, {}), []
     def add(cfg, method, teacher, seed, tag=""):
         runs.append({"run_id": f"{group}/{name}/{tag}s{seed}", "group": group, "teacher": teacher, "method": method,
                      "encoder": cfg["model"].get("encoder", cfg["model"].get("family")), "seed": seed, "config": cfg})
-    def student(method, teacher, seed, encoder=None, **kw):
+    def student(method, teacher, seed, encoder=None, tag="", **kw):
         add(student_config(p, method, seed, teacher, encoder, **kw), method, teacher, seed,
-            "".join(f"{k}{v}-" for k, v in kw.items()))
+            tag + "".join(f"{k}{v}-" for k, v in kw.items()))
     seeds = e.get("seeds", p["seeds"])
     if group == "teachers":
         seed = p["teachers"].get("seed", 70)
         add(teacher_config(p, name, seed), "teacher", name, seed)
     elif group in ("main", "ablation"):
         if name == "baseline": [student("gt", None, s) for s in seeds]
-        else:
-            t, m = name.split("-", 1)
-            [student(m, t, s) for s in seeds]
+        else: [student(m, name, s, tag=f"{m}-") for m in e["methods"] for s in seeds]
     elif group == "backbones":
         enc, t = name.split("-", 1)
         if t == "baseline": [student("gt", None, s, enc) for s in seeds]
@@ -130,7 +129,7 @@ def experiment_runs(p: dict, group: str, name: str) -> list[dict]:
     elif group == "aux":
         t, m = name.split("-", 1)
         [student(m, t, s, aux_unlabeled=e["n_unlabeled"]) for s in seeds]
-    return runs
+    return [r for r in runs if method is None or r["method"] == method]
 
 def stage_names(p: dict, group: str) -> list[str]:
     "The stage names of `group` under profile `p`."
@@ -152,8 +151,12 @@ def validate_params(p: dict) -> dict:
     check_param(isinstance(w, int) and not isinstance(w, bool) and w >= 1, "workers", w, "an integer >= 1 (processes per stage)")
     for g in ("alpha_sweep", "sigma_sweep", "aux"):
         check_param(p[g].get("teacher") in fams, f"{g}.teacher", p[g].get("teacher"), f"one of teachers.families ({', '.join(fams)})")
-    at = p["ablation"].get("teachers")
-    check_param(isinstance(at, list) and set(at) <= set(fams), "ablation.teachers", at, f"a list of teachers.families ({', '.join(fams)})")
+    for g in ("ablation", "mode_sweep"):
+        at = p[g].get("teachers", fams)
+        check_param(isinstance(at, list) and set(at) <= set(fams), f"{g}.teachers", at, f"a list of teachers.families ({', '.join(fams)})")
+    ov = p["teachers"].get("overrides") or {}
+    check_param(isinstance(ov, dict) and set(ov) <= set(fams) and all(isinstance(v, dict) for v in ov.values()),
+                "teachers.overrides", ov, f"a mapping from teachers.families ({', '.join(fams)}) to `train` keys")
     check_param(isinstance(p["seeds"], list) and len(p["seeds"]) > 0 and all(isinstance(s, int) for s in p["seeds"]),
                 "seeds", p["seeds"], "a non-empty list of integers")
     for group in ("teachers", *EXPERIMENT_KEYS):

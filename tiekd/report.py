@@ -26,7 +26,7 @@ __all__ = ['METRIC_KEYS', 'HIGHER_IS_BETTER', 'METRIC_LABELS', 'METRIC_DIGITS', 
            'paper_encoder', 'paper_kitti', 'MissingResults', 'flatten_run', 'load_runs', 'load_per_image', 'summarise',
            'Table', 'tex_escape', 'table_markdown', 'table_latex', 'table_csv_frame', 'write_table', 'bold_best',
            'main_encoder', 'main_table', 'main_vs_paper_table', 'ablation_table', 'backbones_table', 'mode_table',
-           'aux_table', 'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'claims_table',
+           'aux_table', 'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'sweep_runs', 'claims_table',
            'claims_summary', 'claims_as_table', 'as_rgb', 'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative',
            'teacher_dpm_np', 'fig2_overview', 'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep',
            'fig4_alpha', 'fig5_sigma', 'make_all']
@@ -629,21 +629,27 @@ def _best_of(runs: pd.DataFrame, methods: Sequence[str], metric: str) -> str | N
     return (max if metric in HIGHER_IS_BETTER else min)(means, key=means.get)
 
 # %% ../nbs/09_report.ipynb #e8be5ef2
+def sweep_runs(df: pd.DataFrame, param: str, group: str | None = None) -> pd.DataFrame:
+    "TIE-KD runs of sweep `group` (default: `param`) with the main comparison's TIE-KD runs of the same teachers merged back in."
+    sw = _sel(df, group or param, "tiekd")
+    m = _sel(df, "main", "tiekd")
+    m = m[m.teacher.isin(set(sw.teacher)) & m.encoder.isin(set(sw.encoder)) & ~m[param].isin(set(sw[param]))]
+    return pd.concat([sw, m]) if len(sw) else sw
+
 def _sweep_rows(df, per_image, param, metrics, n_boot, seed, q_level=0.95):
     "Claim 4 rows for one swept parameter (group of the same name)."
     from scipy import stats as sps
-    rows, sw = [], _sel(df, param, "tiekd")
+    rows, sw = [], sweep_runs(df, param)
     for e in sorted(set(sw.encoder.dropna())):
         for t in _teachers_in(sw):
             runs = _sel(sw, teacher=t, encoder=e)
-            ref = _sel(df, "main", "tiekd", t, encoder=e)
             base = _sel(df, "main", "gt", None, encoder=e)
             vals = sorted(set(runs[param].dropna()))
             for m in metrics:
                 by = [runs[runs[param] == v][m].to_numpy(float) for v in vals]
                 means = np.array([x.mean() for x in by]); ns = np.array([len(x) for x in by])
-                dfs = [len(x) - 1 for x in [*by, ref[m].to_numpy(float)] if len(x) > 1]
-                ss = [((x - x.mean()) ** 2).sum() for x in [*by, ref[m].to_numpy(float)] if len(x) > 1]
+                dfs = [len(x) - 1 for x in by if len(x) > 1]
+                ss = [((x - x.mean()) ** 2).sum() for x in by if len(x) > 1]
                 row = dict(claim="4", teacher=teacher_label(t), encoder=e, metric=m, n_seeds=int(ns.min()) if len(ns) else 0,
                            n_images=0, ci_low=np.nan, ci_high=np.nan, p_below_zero=np.nan,
                            comparison=f"spread of mean over {param} ∈ {{{', '.join(f'{v:g}' for v in vals)}}}")
@@ -1103,8 +1109,8 @@ def fig_sweep(df: pd.DataFrame,  # runs, as from `load_runs`
               group: str | None = None,  # group holding the sweep (default: `param`)
               metrics: Sequence[str] = METRIC_KEYS, baseline: bool = True,
               out_stem: str | os.PathLike | None = None, dpi: int = 200) -> dict:
-    "One panel per metric: mean ± std over seeds against the swept value, per teacher; dashed GT baseline."
-    sw = _sel(df, group or param, "tiekd")
+    "One panel per metric: mean ± std over seeds against the swept value (the main run's value included), per teacher; dashed GT baseline."
+    sw = sweep_runs(df, param, group)
     if sw.empty: raise MissingResults(f"no TIE-KD runs in group {group or param!r}")
     s = summarise(sw, ["teacher", "encoder", param], list(metrics))
     combos = [(t, e) for e in sorted(set(s.encoder.dropna())) for t in _teachers_in(s) if ((s.teacher == t) & (s.encoder == e)).any()]
