@@ -6,7 +6,8 @@ The protocol (it never looks at the test split, nor at any distilled student, so
 2. train the GT-supervised baseline student (the profile's student) for every candidate learning rate and schedule
    length, on the remaining training drives, for several seeds; and every teacher family for its candidates, one seed;
 3. score each on the validation split (AbsRel, flip-averaged, the profile's crop) and write every candidate, its
-   scores and its cost to `bench/recipe/<profile>.json` and `paper_figures/tables/recipe_<profile>.md`;
+   scores and its cost to `bench/recipe/<profile>.json` and `bench/recipe/table_<profile>.md` (not under paper_figures/tables/: the aggregate stage owns that folder and DVC
+   empties it before each run);
 4. choose per group: the lowest mean validation AbsRel, and among candidates within one standard deviation of it
    (students) or 2 % of it (teachers, one seed), the shortest schedule, then the smaller learning rate.
 The chosen recipe then goes into the profile by hand, with the table as its justification. One recipe serves every
@@ -198,7 +199,7 @@ def main(argv=None):
     (ROOT / "bench" / "recipe").mkdir(parents=True, exist_ok=True)       # not metrics/: those are the pipeline's run records
     (ROOT / "bench" / "recipe" / f"{meta['profile']}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
     md = markdown(summary, meta)
-    (ROOT / "paper_figures" / "tables" / f"recipe_{meta['profile']}.md").write_text(md)
+    (ROOT / "bench" / "recipe" / f"table_{meta['profile']}.md").write_text(md)
     print(md)
 
 
