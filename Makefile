@@ -26,6 +26,7 @@ repro: install
 
 ## Every test: the module notebooks' test cells (one pytest item per notebook), tests/, sync and cleanliness
 test: install
+	@test -f data/synth/meta.json || $(MAKE) --no-print-directory data   # the smoke pipeline and the dvc test need it
 	$(BIN)/pytest
 
 ## Generate the embedded synthetic dataset into data/synth (deterministic, resumable; pinned by data.dvc)

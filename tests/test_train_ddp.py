@@ -1,5 +1,10 @@
 """Training under `torchrun --nproc_per_node 2` (DistributedDataParallel, gloo on CPU): the ranks end with identical
-weights, and they match one process trained on the same global batch.
+weights, and they match one process trained on the same global batch; each rank sees its own half of every batch.
+
+The test can fail: plain SGD at a constant learning rate and no clipping (the toy script swaps
+`tiekd.train.make_optimizer`), so a gradient summed instead of averaged over ranks, or a rank that trains on the
+whole batch, changes the weights; and the network records a fingerprint (the pixel sum) of every image it is given,
+so the ranks' images of each step must be disjoint and together the single process's batch.
 
 The network has no BatchNorm: on CPU each rank's BatchNorm would keep its own batch statistics (PyTorch's
 SyncBatchNorm runs only on GPUs), which is a legitimate difference from one process, not an error. The loss is Res-KD
@@ -21,13 +26,22 @@ import sys
 from pathlib import Path
 import torch, torch.nn as nn
 from tiekd import data as tdata
+import tiekd.train as tt
 from tiekd.train import train_model
+
+def sgd(net, cfg, total_steps):   # plain SGD, constant lr: gradient scale shows in the weights (AdamW would hide it)
+    opt = torch.optim.SGD(net.parameters(), lr=cfg["train"]["lr"])
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+tt.make_optimizer = sgd
 
 class TinyNet(nn.Module):
     d_min, d_max = 1e-3, 80.0
     def __init__(self):
         super().__init__(); self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
-    def forward(self, x): return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
+        self.seen = []   # per training forward: the pixel sums of the images given
+    def forward(self, x):
+        if self.training: self.seen.append(x.detach().double().sum((1, 2, 3)).tolist())
+        return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
 
 def toy_split(n, seed, h=16, w=32):
     g = torch.Generator().manual_seed(seed)
@@ -36,18 +50,20 @@ def toy_split(n, seed, h=16, w=32):
     return tdata.PreparedSplit(img, torch.zeros_like(dense), torch.full((n,), 50.), [f"im{i}" for i in range(n)],
                                teacher_depth=dense)
 
-CFG = {"train": {"epochs": 2, "batch_size": 4, "log": False, "progress": False, "threads": 1,
+CFG = {"train": {"epochs": 2, "batch_size": 4, "lr": 0.05, "grad_clip": 0, "log": False, "progress": False, "threads": 1,
                  "augment": {"crop": [12, 24]}}, "distill": {"method": "reskd-mse"}}
 
 def run(out):
     torch.manual_seed(0)
-    return train_model(CFG, out, splits={"train": toy_split(12, 0)}, model=TinyNet())
+    net = TinyNet()
+    r = train_model(CFG, out, splits={"train": toy_split(12, 0)}, model=net)
+    return {**r, "seen": net.seen}
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     r = run(out)
     torch.save({"weights": r["model"].state_dict(), "world_size": r["world_size"], "steps": r["global_step"],
-                "step_loss": r["history"]["step_loss"]}, out / f"rank{r['rank']}.pt")
+                "step_loss": r["history"]["step_loss"], "seen": r["seen"]}, out / f"rank{r['rank']}.pt")
 '''
 
 
@@ -74,5 +90,15 @@ def test_two_processes_match_one(tmp_path):
     # the loss rank 0 logs is the mean over ranks = the single process's loss (same global batch)
     torch.testing.assert_close(torch.tensor(r0["step_loss"]), torch.tensor(single["history"]["step_loss"]),
                                rtol=1e-4, atol=1e-6)
+    # every step: each rank half of the global batch, the two halves disjoint, together the single process's batch
+    assert len(r0["seen"]) == len(r1["seen"]) == len(single["seen"]) == 6
+    for a, b, s in zip(r0["seen"], r1["seen"], single["seen"]):
+        assert len(a) == len(b) == len(s) // 2 == 2, (a, b, s)
+        assert not set(map(round, a)) & set(map(round, b)), (a, b)
+        torch.testing.assert_close(sorted(a + b), sorted(s), rtol=1e-9, atol=1e-6)
+    # SGD moved the weights: the comparison above is not of two untouched initialisations
+    torch.manual_seed(0)
+    init = toy.TinyNet().state_dict()
+    assert max((v - init[k]).abs().max().item() for k, v in r0["weights"].items()) > 1e-3
     # only rank 0 writes: one checkpoint, one model file, one summary
     assert sorted(p.name for p in out.iterdir()) == ["model.pt", "rank0.pt", "rank1.pt", "train_summary.json"]
