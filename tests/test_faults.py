@@ -6,8 +6,8 @@ import errno
 import pytest
 import torch
 
-from conftest import bytes_lost
-from test_train_resume import _toy, _weights_bytes_lost
+from conftest import bytes_lost, run_bytes_lost
+from test_train_resume import _toy
 
 
 def test_full_disk_on_checkpoint_write(tmp_path, monkeypatch, fault_ledger):
@@ -37,7 +37,9 @@ def test_full_disk_on_checkpoint_write(tmp_path, monkeypatch, fault_ledger):
     monkeypatch.setattr(torch, "save", real_save)                    # space again
     res = toy.run_train(out)
     assert res["resumed_from"] == 3
+    lost, aside = run_bytes_lost(tmp_path / "full", out)          # the whole output folder, byte for byte
+    fault_ledger.recovered(lost, aside)
+    assert lost == 0, f"{lost} bytes of the uninterrupted run's output are not reproduced"
     assert res["history"]["step_loss"] == ref["history"]["step_loss"]
-    fault_ledger.recovered(_weights_bytes_lost(ref["model"], res["model"]))
     for k, v in ref["model"].state_dict().items():
         assert torch.equal(v, res["model"].state_dict()[k]), f"weights {k} differ after the resumed run"
