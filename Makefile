@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 # the venv's tools (papermill, dvc, jupyter) first on PATH, for dvc.yaml's commands too
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test data data-check smoke profile bench recipe clean-venv export clean-nbs
+.PHONY: install repro test data data-check mutate smoke profile bench recipe clean-venv export clean-nbs
 
 $(STAMP): requirements.txt constraints.txt setup.py settings.ini
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ profile: install
 	$(BIN)/tiekd_profile $(P)
 
 ## The smoke profile end to end in a temporary copy, checking every table and figure (part of `make test` too)
+## Every named mutation of the notebooks must fail the tests that guard it (tests/mutate.py; bench/mutations.md)
+mutate: install
+	$(PY) tests/mutate.py --control
+
 smoke: install
 	$(BIN)/pytest -m pipeline tests/test_pipeline_smoke.py
 
