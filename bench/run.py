@@ -248,8 +248,13 @@ def pipeline() -> dict:
     for nb in sorted((ROOT / "reports").rglob("*.ipynb")):
         meta = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {})
         if meta.get("duration") is not None:
-            stages.append({"notebook": str(nb.relative_to(ROOT)), "seconds": meta["duration"], "end": meta.get("end_time")})
+            stages.append({"notebook": str(nb.relative_to(ROOT)), "seconds": meta["duration"], "start": meta.get("start_time"),
+                           "end": meta.get("end_time")})
     out = {"stages": stages, "stage_seconds_total": sum(s["seconds"] for s in stages)}
+    if stages and all(s["start"] and s["end"] for s in stages):
+        from datetime import datetime
+        t = lambda x: datetime.fromisoformat(x).timestamp()
+        out["wall_s"] = max(t(s["end"]) for s in stages) - min(t(s["start"]) for s in stages)
     env = {**os.environ, "PATH": f"{Path(PY).parent}:{os.environ['PATH']}"}
     st = subprocess.run([str(Path(PY).parent / "dvc"), "status", "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     if st.returncode != 0 or st.stdout.strip() not in ("{}", ""):
@@ -349,6 +354,18 @@ def markdown(res: dict) -> str:
     L += [f"\n## Pipeline (the last `dvc repro` of the active profile){_from(res, 'pipeline')}\n",
           f"Sum of stage notebook times: **{p['stage_seconds_total'] / 60:.1f} min** over {len(p['stages'])} stages; "
           f"no-op `dvc repro`: {noop}.\n",
+          ]
+    if p.get("wall_s"):
+        L += [f"Wall time from the first stage's start to the last stage's end (DVC's own work between stages included): "
+              f"**{p['wall_s'] / 60:.1f} min**.\n"]
+    groups = {}
+    for st in p["stages"]:
+        parts = Path(st["notebook"]).parts
+        g = parts[1] if len(parts) > 2 else Path(parts[-1]).stem
+        groups.setdefault(g, []).append(st["seconds"])
+    L += ["| stage group | stages | minutes | per stage (s) |", "|---|---:|---:|---:|"]
+    L += [f"| {g} | {len(v)} | {sum(v) / 60:.1f} | {min(v):.0f}-{max(v):.0f} |" for g, v in groups.items()]
+    L += [f"| **all** | {len(p['stages'])} | **{p['stage_seconds_total'] / 60:.1f}** | |", "",
           "| stage notebook | s |", "|---|---|"]
     L += [f"| {s['notebook']} | {s['seconds']:.0f} |" for s in p["stages"]]
     if res.get("step"):
