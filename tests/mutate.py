@@ -124,14 +124,23 @@ def main(argv=None):
             print(f"{r['name']:<28} {r['result']:<9} {r.get('seconds', '')} s  {', '.join(r.get('failed', []))}  "
                   f"{' '.join(r.get('why', []))[:120]}", flush=True)
             res.append(r)
+    for r in res: r["date"] = time.strftime("%Y-%m-%d %H:%M")
     killed = sum(r["result"] == "killed" for r in res)
-    if not a.only:
-        (ROOT / "bench" / "mutations.json").write_text(json.dumps({"command": "tests/mutate.py", "runs": res}, indent=1) + "\n")
-        rows = "\n".join(f"| {r['name']} | {r['notebook']} | {', '.join(r['guards'])} | {r['result']} |" for r in res)
+    out = ROOT / "bench" / "mutations.json"
+    table = res
+    if a.only and out.exists():     # a rerun of some: they replace their own entries of the last full run
+        new = {r["name"]: r for r in res}
+        table = [new.get(r["name"], r) for r in json.loads(out.read_text())["runs"]]
+    if not a.only or out.exists():
+        kall = sum(r["result"] == "killed" for r in table)
+        out.write_text(json.dumps({"command": "tests/mutate.py", "runs": table}, indent=1) + "\n")
+        rows = "\n".join(f"| {r['name']} | {r['notebook']} | {', '.join(r['guards'])} | {r['result']} | {r.get('date', '')} |"
+                         for r in table)
         (ROOT / "bench" / "mutations.md").write_text(
-            f"# Mutations (`make mutate`)\n\nKill rate: **{killed}/{len(res)}**. Each mutation is one change to a notebook's "
-            f"source (tests/mutate.py lists the exact text), re-exported in a clean copy, with the guarding tests run.\n\n"
-            f"| mutation | notebook | guarding tests | result |\n|---|---|---|---|\n{rows}\n")
+            f"# Mutations (`make mutate`)\n\nKill rate: **{kall}/{len(table)}**. Each mutation is one change to a notebook's "
+            f"source (tests/mutate.py lists the exact text), applied in a clean copy of the project, re-exported, with the "
+            f"tests that guard it run; killed = they fail. A control run first checks that every guard passes unmutated.\n\n"
+            f"| mutation | notebook | guarding tests | result | run |\n|---|---|---|---|---|\n{rows}\n")
     print(f"mutations killed: {killed}/{len(res)}")
     return 0 if killed == len(res) else 1
 
