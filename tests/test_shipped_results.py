@@ -35,5 +35,6 @@ def test_readme_result_tables_are_copied_from_committed_files():
         shipped |= {l.strip() for l in f.read_text().splitlines() if l.startswith("|")}
     rows = [l.strip() for l in _results_section().splitlines() if l.startswith("|") and not re.fullmatch(r"\|[\s|:-]*\|", l.strip())]
     assert rows, "README's results section has no table"
+    rows = [r for r in rows if not re.fullmatch(r"\|(\s*!\[[^]]*\]\([^)]*\)\s*\|)+", r)]   # a layout of figures, not a table
     missing = [r for r in rows if r not in shipped]
     assert not missing, f"{len(missing)} README table rows are in no committed table file, e.g. {missing[:3]}"
