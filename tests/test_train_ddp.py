@@ -32,7 +32,6 @@ from tiekd.train import train_model
 def sgd(net, cfg, total_steps):   # plain SGD, constant lr: gradient scale shows in the weights (AdamW would hide it)
     opt = torch.optim.SGD(net.parameters(), lr=cfg["train"]["lr"])
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
-tt.make_optimizer = sgd
 
 class TinyNet(nn.Module):
     d_min, d_max = 1e-3, 80.0
@@ -54,9 +53,13 @@ CFG = {"train": {"epochs": 2, "batch_size": 4, "lr": 0.05, "grad_clip": 0, "log"
                  "augment": {"crop": [12, 24]}}, "distill": {"method": "reskd-mse"}}
 
 def run(out):
-    torch.manual_seed(0)
-    net = TinyNet()
-    r = train_model(CFG, out, splits={"train": toy_split(12, 0)}, model=net)
+    # swapped for this run only: the pytest process imports this script, and its later tests train with the real one
+    real, tt.make_optimizer = tt.make_optimizer, sgd
+    try:
+        torch.manual_seed(0)
+        net = TinyNet()
+        r = train_model(CFG, out, splits={"train": toy_split(12, 0)}, model=net)
+    finally: tt.make_optimizer = real
     return {**r, "seen": net.seen}
 
 if __name__ == "__main__":
@@ -102,3 +105,5 @@ def test_two_processes_match_one(tmp_path):
     assert max((v - init[k]).abs().max().item() for k, v in r0["weights"].items()) > 1e-3
     # only rank 0 writes: one checkpoint, one model file, one summary
     assert sorted(p.name for p in out.iterdir()) == ["model.pt", "rank0.pt", "rank1.pt", "train_summary.json"]
+    # the optimiser swap did not outlive the run (the tests after this one, in this process, train with AdamW)
+    assert toy.tt.make_optimizer is not toy.sgd and toy.tt.make_optimizer.__module__ == "tiekd.train"

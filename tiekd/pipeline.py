@@ -69,8 +69,8 @@ def teacher_dir(family: str) -> str:
 def teacher_config(p: dict, family: str, seed: int | None = None) -> dict:
     "The training config of teacher `family` (trained on ground truth with the SI loss)."
     t = p["teachers"]
-    tr = {**copy.deepcopy(t["train"]), **copy.deepcopy((t.get("overrides") or {}).get(family, {})),
-          "seed": int(seed if seed is not None else t.get("seed", 70))}
+    tr = {"device": p.get("device", "auto"), **copy.deepcopy(t["train"]),   # the profile's device, unless set here
+          **copy.deepcopy((t.get("overrides") or {}).get(family, {})), "seed": int(seed if seed is not None else t.get("seed", 70))}
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED}, "train": tr,
             "model": {"kind": "teacher", "family": family, "size": t["size"]}, "distill": {"method": "gt"}}
 
@@ -83,7 +83,7 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
         check_param(teacher is not None, "teacher", teacher, f"a teacher family for method {method!r}")
         d["teacher_dir"] = teacher_dir(teacher)
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED},
-            "train": {**copy.deepcopy(s["train"]), "seed": int(seed)},
+            "train": {"device": p.get("device", "auto"), **copy.deepcopy(s["train"]), "seed": int(seed)},
             "model": {"kind": "student", "encoder": encoder or s["encoder"], "size": s["size"]}, "distill": d}
 
 # %% ../nbs/10_pipeline.ipynb #ca75b0a9
@@ -157,8 +157,15 @@ def validate_params(p: dict) -> dict:
     ov = p["teachers"].get("overrides") or {}
     check_param(isinstance(ov, dict) and set(ov) <= set(fams) and all(isinstance(v, dict) for v in ov.values()),
                 "teachers.overrides", ov, f"a mapping from teachers.families ({', '.join(fams)}) to `train` keys")
-    check_param(isinstance(p["seeds"], list) and len(p["seeds"]) > 0 and all(isinstance(s, int) for s in p["seeds"]),
-                "seeds", p["seeds"], "a non-empty list of integers")
+    seeds_ok = lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) for s in v)
+    check_param(seeds_ok(p["seeds"]), "seeds", p["seeds"], "a non-empty list of integers")
+    for g in EXPERIMENT_KEYS:   # an experiment's own seeds replace the top-level list
+        if "seeds" in p[g]: check_param(seeds_ok(p[g]["seeds"]), f"{g}.seeds", p[g]["seeds"], "a non-empty list of integers")
+    ts = p["teachers"].get("seed", 70)
+    check_param(isinstance(ts, int) and not isinstance(ts, bool), "teachers.seed", ts, "an integer (the teachers' seed)")
+    dev = p.get("device", "auto")
+    check_param(isinstance(dev, str), "device", dev, "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    resolve_device(dev)   # its error names `device`, the value and what is allowed here
     for group in ("teachers", *EXPERIMENT_KEYS):
         for name in _names(group, p):
             for r in experiment_runs(p, group, name):

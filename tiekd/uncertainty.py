@@ -14,28 +14,34 @@ from torch import Tensor
 import torch.nn as nn
 
 from .core import check_number, check_param
-from .dpm import bin_edges
-from .evaluate import predict_batch
+from .dpm import bin_edges, dpm_entropy
 from .metrics import crop_mask
 
 # %% auto #0
-__all__ = ['CALIBRATION_LEVELS', 'SPARSIFICATION_METRICS', 'DPM_MEASURES', 'UNC_LABELS', 'UNC_METRIC_LABELS', 'student_dpm',
-           'dpm_uncertainties', 'flip_disagreement', 'sparsification', 'dpm_pit', 'calibration', 'pixel_errors',
-           'run_uncertainty', 'run_summary', 'uncertainty_claim', 'uncertainty_table', 'fig_sparsification',
-           'fig_reliability']
+__all__ = ['CALIBRATION_LEVELS', 'SPARSIFICATION_METRICS', 'DPM_MEASURES', 'UNC_LABELS', 'UNC_METRIC_LABELS', 'mirror_views',
+           'student_dpm', 'dpm_uncertainties', 'flip_disagreement', 'sparsification', 'dpm_pit', 'calibration',
+           'pixel_errors', 'run_uncertainty', 'run_summary', 'uncertainty_claim', 'uncertainty_table',
+           'fig_sparsification', 'fig_reliability']
 
 # %% ../nbs/11_uncertainty.ipynb #b6caad8f
+def mirror_views(model: nn.Module, x: Tensor) -> tuple:
+    "The model's outputs for `x` and for its mirror image: the two forward passes every reading below is made of."
+    return model(x), model(x.flip(-1))
+
 def student_dpm(model: nn.Module,  # a DPM student: its output has `logits` (B, K, H, W) and `centers` (K,)
                 x: Tensor,  # images (B, 3, H, W) in [0, 1]
                 flip: bool = True,  # mix with the mirrored DPM of the mirrored image (the evaluation's flip average)
+                views: tuple | None = None,  # `mirror_views(model, x)` if already computed (no forward pass here)
                ) -> tuple[Tensor, Tensor]:
     "(probabilities (B, K, H, W), bin centres (K,)) of a DPM student's prediction."
-    out = model(x)
+    out = views[0] if views is not None else model(x)
     centers = getattr(out, "centers", None)
     check_param(centers is not None, "model", type(model).__name__,
                 "a DPM student (its output carries `logits` and `centers`); use `flip_disagreement` for other students")
     p = out["logits"].float().softmax(1)
-    if flip: p = 0.5 * (p + model(x.flip(-1))["logits"].float().softmax(1).flip(-1))
+    if flip:
+        mirrored = views[1] if views is not None else model(x.flip(-1))
+        p = 0.5 * (p + mirrored["logits"].float().softmax(1).flip(-1))
     return p, centers.float()
 
 # %% ../nbs/11_uncertainty.ipynb #0d2f6622
@@ -54,15 +60,17 @@ def dpm_uncertainties(probs: Tensor,  # (B, K, H, W) probabilities
     cs = probs.cumsum(1)
     hi, lo = (j + 1).clamp(max=K - 1), j - 2                                   # mass of bins j-1..j+1 = cs[hi] - cs[j-2]
     near = cs.gather(1, hi) - torch.where(lo >= 0, cs.gather(1, lo.clamp(min=0)), torch.zeros_like(d))
-    return {"depth": d, "entropy": -torch.special.xlogy(probs, probs).sum(1, keepdim=True), "std": var.sqrt(),
+    return {"depth": d, "entropy": dpm_entropy(probs), "std": var.sqrt(),
             "off_mass": (1 - near).clamp_min(0)}
 
 # %% ../nbs/11_uncertainty.ipynb #abe74c32
 def flip_disagreement(model: nn.Module,  # any student: its output has `depth` (B, 1, H, W)
                       x: Tensor,  # images (B, 3, H, W) in [0, 1]
+                      views: tuple | None = None,  # `mirror_views(model, x)` if already computed
                      ) -> Tensor:
     "|D(x) - mirror(D(mirror(x)))|, (B, 1, H, W)."
-    return (model(x)["depth"] - model(x.flip(-1))["depth"].flip(-1)).abs()
+    out, mirrored = views if views is not None else mirror_views(model, x)
+    return (out["depth"] - mirrored["depth"].flip(-1)).abs()
 
 # %% ../nbs/11_uncertainty.ipynb #256b20cb
 def sparsification(errors,  # per-pixel errors, 1-D (AbsRel terms, absolute errors for RMSE, 0/1 for bad pixels)
@@ -144,15 +152,15 @@ def run_uncertainty(model: nn.Module,
     with torch.no_grad():
         for b in range(0, len(split), batch_size):
             x = split.image[b:b + batch_size].float() / 255
-            out = model(x)
+            views = mirror_views(model, x)   # two forward passes per batch; every reading below shares them
             maps = {}
-            if getattr(out, "centers", None) is not None:
-                probs, centers = student_dpm(model, x)
+            if getattr(views[0], "centers", None) is not None:
+                probs, centers = student_dpm(model, x, views=views)
                 u = dpm_uncertainties(probs, centers)
                 pred = u["depth"]
                 maps.update({m: u[m] for m in DPM_MEASURES})
-            else: probs, pred = None, predict_batch(model, x, flip=True)
-            maps["flip"] = flip_disagreement(model, x)
+            else: probs, pred = None, 0.5 * (views[0]["depth"] + views[1]["depth"].flip(-1))   # = predict_batch(flip=True)
+            maps["flip"] = flip_disagreement(model, x, views=views)
             pred = pred.clamp(d_min, d_max)
             if teacher_depth is not None: maps["teacher"] = (pred - teacher_depth[b:b + len(x)].to(pred)).abs()
             gt = split.depth[b:b + len(x)]
