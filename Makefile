@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 # the venv's tools (papermill, dvc, jupyter) first on PATH, for dvc.yaml's commands too
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test data data-check mutate smoke profile bench recipe clean-venv export clean-nbs
+.PHONY: install repro test data data-check mutate smoke browser-deps browser-test profile bench recipe clean-venv export clean-nbs
 
 $(STAMP): requirements.txt constraints.txt setup.py settings.ini
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,13 +52,24 @@ data-check: install
 profile: install
 	$(BIN)/tiekd_profile $(P)
 
-## The smoke profile end to end in a temporary copy, checking every table and figure (part of `make test` too)
 ## Every named mutation of the notebooks must fail the tests that guard it (tests/mutate.py; bench/mutations.md)
 mutate: install
 	$(PY) tests/mutate.py --control
 
+## The smoke profile end to end in a temporary copy, checking every table and figure (part of `make test` too)
 smoke: install
 	$(BIN)/pytest -m pipeline tests/test_pipeline_smoke.py
+
+## Debian's Chromium, which the explorer's browser test drives through Playwright (from requirements.txt): no browser
+## download. Needs root (apt-get); without it, `make test` skips that one test and says why.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@/usr/bin/chromium --version
+
+## The DPM explorer as a user meets it: JupyterLab on 127.0.0.1, the notebook run in Chromium, the image slider moved,
+## the figure seen to change (on a fresh smoke run, in a temporary copy; part of `make test` too)
+browser-test: install browser-deps
+	$(BIN)/pytest -m pipeline tests/test_pipeline_smoke.py -k "browser or every_table"
 
 bench: install
 	$(PY) bench/run.py

@@ -91,8 +91,11 @@ def test_tables_equal_the_records_and_claims_decide(smoke_project):
     from tiekd import report as R
     out = smoke_project / "paper_figures" / "tables"
     df = R.load_runs(smoke_project / "metrics")
+    assert set(df.profile) == {"smoke"} and df.config_hash.str.fullmatch(r"[0-9a-f]{12}").all()   # provenance per record
+    note = R.provenance(df)
+    assert note.startswith(f"Profile `smoke`: {len(df)} runs, seeds ")
     for name, fn in R.TABLES.items():
-        assert (out / f"{name}.md").read_text() == R.table_markdown(fn(df)), f"{name}.md is not what metrics/ gives"
+        assert (out / f"{name}.md").read_text() == R.table_markdown(R.stamped(fn(df), note)), f"{name}.md is not what metrics/ gives"
     claims = pd.read_csv(out / "claims.csv")
     decided = claims[~claims.verdict.str.startswith("inconclusive")]
     assert len(decided) > 0, "every claim row is inconclusive: were the per-image metrics written?"
@@ -123,3 +126,73 @@ def test_the_explorer_runs_on_the_smoke_outputs(smoke_project, tmp_path):
               "nbs/explore/dpm_explorer.ipynb", str(tmp_path / "bad.ipynb"), "-p", "image_index", "999"], smoke_project,
              timeout=300)
     assert r.returncode != 0 and "image_index=999 is not allowed: expected an integer from 0 to 7" in r.stderr + r.stdout
+
+
+CHROMIUM = Path("/usr/bin/chromium")   # Debian's package (`make browser-deps`); Playwright drives it, downloads nothing
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+def test_the_explorer_in_a_real_browser(smoke_project, tmp_path):
+    """The explorer as a user meets it: JupyterLab served on 127.0.0.1, the notebook opened in Chromium and run,
+    the image slider moved with the keyboard, and the figure seen to change; no cell writes to stderr."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: `make browser-test`")
+    if not CHROMIUM.exists(): pytest.skip(f"{CHROMIUM} is missing: `make browser-test` installs Debian's chromium")
+    import time, urllib.request
+    port, token = _free_port(), "tiekd-browser-test"
+    env = {**os.environ, "TIEKD_ROOT": str(smoke_project), "PATH": f"{BIN}:{os.environ['PATH']}",
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "jset"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "jws"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrun")}
+    env.pop("MPLBACKEND", None)
+    lab = subprocess.Popen([str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={smoke_project}",
+                            "--allow-root", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                           cwd=smoke_project, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.time()
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2); break
+            except OSError:
+                assert lab.poll() is None and time.time() - t0 < 90, (tmp_path / "lab.log").read_text()[-3000:]
+                time.sleep(0.5)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(f"{base}/lab/tree/nbs/explore/dpm_explorer.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+            page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+                return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel
+                       && w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")     # Run > Run All Cells
+            handle = page.locator(".widget-slider .noUi-handle").first                      # the `image` slider
+            handle.wait_for(timeout=180_000)
+            figure = page.locator(".widget-output img").last
+            figure.wait_for(timeout=180_000)
+            before_src = figure.get_attribute("src")
+            before = figure.screenshot(path=str(tmp_path / "before.png"))
+            handle.focus(); page.keyboard.press("ArrowRight")                               # image 0 -> 1
+            page.wait_for_function("s => { const i = [...document.querySelectorAll('.widget-output img')].pop();"
+                                   " return i && i.getAttribute('src') !== s; }", arg=before_src, timeout=120_000)
+            page.wait_for_timeout(500)
+            after = page.locator(".widget-output img").last.screenshot(path=str(tmp_path / "after.png"))
+            stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+            errors = [stderr.nth(i).inner_text()[:500] for i in range(stderr.count())]
+            readout = page.locator(".widget-slider .widget-readout").first.inner_text()
+            browser.close()
+        assert before[:8] == after[:8] == b"\x89PNG\r\n\x1a\n" and before != after, "the figure did not change"
+        assert readout.strip() == "1", f"the image slider reads {readout!r} after one step right"
+        assert not errors, f"cells wrote to stderr: {errors}"
+    finally:
+        lab.terminate()
+        try: lab.wait(timeout=20)
+        except subprocess.TimeoutExpired: lab.kill()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #4320d661
 from __future__ import annotations
-import concurrent.futures, copy, json, multiprocessing, os, shutil, sys, time
+import concurrent.futures, copy, hashlib, json, multiprocessing, os, shutil, sys, time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,8 +18,9 @@ from .evaluate import evaluate_model, model_cost
 
 # %% auto #0
 __all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli', 'teacher_dir',
-           'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'validate_params', 'run_record',
-           'train_and_evaluate', 'write_stage_outputs', 'raw_split', 'load_prepared', 'run_stage']
+           'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'stage_metric_files',
+           'validate_params', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
+           'load_prepared', 'run_stage']
 
 # %% ../nbs/10_pipeline.ipynb #1b892f96
 EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux")
@@ -135,6 +136,10 @@ def stage_names(p: dict, group: str) -> list[str]:
     "The stage names of `group` under profile `p`."
     return _names(group, p)
 
+def stage_metric_files(p: dict) -> list[str]:
+    "The `metrics/` files (relative) of every training stage of profile `p`: what the aggregate reads, and nothing else."
+    return [f"{g}/{n}.json" for g in ("teachers", *EXPERIMENT_KEYS) for n in _names(g, p)]
+
 # %% ../nbs/10_pipeline.ipynb #2fe23e72
 _REQUIRED = {"profile": str, "dataset": str, "data": dict, "teachers": dict, "students": dict, "distill": dict, "seeds": list,
              "eval": dict, "figures": dict, **{k: dict for k in EXPERIMENT_KEYS}}
@@ -184,6 +189,12 @@ def run_record(run: dict, result: dict, ev: dict, cost: dict) -> dict:
             "metrics": ev["mean"], "dense_metrics": ev["dense"], "params": cost["params"], "flops": cost["flops"],
             "infer_ms": cost["latency_ms"], "train_s": result["train_seconds"], "images_per_s": result["images_per_s"]}
 
+def config_hash(cfg: dict) -> str:
+    "12 hex digits of the SHA-256 of a run's config as canonical JSON, runtime keys (device, logging, threads) left out."
+    c = copy.deepcopy(cfg)
+    for sec, key in ttrain._RUNTIME_KEYS: c.get(sec, {}).pop(key, None)
+    return hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
 def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with run_id, group, config, ...)
                        splits: dict,  # {"train", "test", optionally "unlabeled"}: prepared splits
                        p: dict,  # the profile (eval settings)
@@ -202,7 +213,7 @@ def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with ru
     ev = evaluate_model(model, splits["test"], d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"],
                         flip=p["eval"]["flip"], device=device, csv_path=out / "per_image.csv")
     cost = model_cost(model, *d["size"], runs=p["eval"].get("timing_runs", 5))
-    rec = run_record(run, res, ev, cost)
+    rec = {**run_record(run, res, ev, cost), "profile": p["profile"], "config_hash": config_hash(cfg)}
     rec["history"] = res["history"]["epochs"]
     with atomic_write(rec_path, "w") as f: json.dump(rec, f, indent=1)
     return rec

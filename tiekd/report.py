@@ -4,8 +4,8 @@
 
 # %% ../nbs/09_report.ipynb #d0456858
 from __future__ import annotations
-import json, math, os
-from dataclasses import dataclass, field
+import contextlib, json, math, os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -24,12 +24,13 @@ __all__ = ['METRIC_KEYS', 'HIGHER_IS_BETTER', 'METRIC_LABELS', 'METRIC_DIGITS', 
            'RUN_REQUIRED', 'RUN_OPTIONAL', 'EXTRA_VALUES', 'VALUE_COLUMNS', 'SUMMARY_KEYS', 'CLAIMS', 'CLAIM_COLUMNS',
            'STYLE', 'DEPTH_CMAP', 'PARAM_LABELS', 'TABLES', 'FIGURES', 'metric_better', 'teacher_label', 'method_label',
            'paper_encoder', 'paper_kitti', 'MissingResults', 'flatten_run', 'load_runs', 'load_per_image', 'summarise',
-           'Table', 'tex_escape', 'table_markdown', 'table_latex', 'table_csv_frame', 'write_table', 'bold_best',
-           'main_encoder', 'main_table', 'main_vs_paper_table', 'ablation_table', 'backbones_table', 'mode_table',
-           'aux_table', 'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'sweep_runs', 'claims_table',
-           'claims_summary', 'claims_as_table', 'as_rgb', 'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative',
-           'teacher_dpm_np', 'fig2_overview', 'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep',
-           'fig4_alpha', 'fig5_sigma', 'make_all']
+           'Table', 'tex_escape', 'table_markdown', 'table_latex', 'table_csv_frame', 'provenance_stamp', 'stamped',
+           'provenance', 'write_table', 'bold_best', 'main_encoder', 'main_table', 'main_vs_paper_table',
+           'ablation_table', 'backbones_table', 'mode_table', 'aux_table', 'teachers_table', 'paired_bootstrap',
+           'verdict', 'paired_arrays', 'sweep_runs', 'claims_table', 'claims_summary', 'claims_as_table', 'as_rgb',
+           'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative', 'teacher_dpm_np', 'fig2_overview',
+           'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep', 'fig4_alpha', 'fig5_sigma',
+           'make_all']
 
 # %% ../nbs/09_report.ipynb #cf4ed022
 METRIC_KEYS = ("a1", "a2", "a3", "abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog")
@@ -108,7 +109,8 @@ def paper_kitti(method: str, teacher: str | None, encoder: str | None, metric: s
 # %% ../nbs/09_report.ipynb #c6a416cf
 RUN_REQUIRED = ("run_id", "group", "method", "seed", "metrics")
 RUN_OPTIONAL = {"teacher": None, "encoder": None, "alpha": None, "sigma": None, "n_bins": None, "mode": None,
-                "aux_unlabeled": 0, "params": None, "flops": None, "infer_ms": None, "train_s": None}
+                "aux_unlabeled": 0, "params": None, "flops": None, "infer_ms": None, "train_s": None,
+                "profile": None, "config_hash": None}   # provenance: the profile that ran it and its config's hash
 EXTRA_VALUES = ("params", "flops", "infer_ms", "train_s")
 VALUE_COLUMNS = (*METRIC_KEYS, *(f"dense_{m}" for m in METRIC_KEYS), *EXTRA_VALUES)
 
@@ -146,12 +148,17 @@ def flatten_run(rec: Mapping, where: str = "record") -> dict:
 
 def load_runs(metrics_dir: str | os.PathLike,  # folder holding `<group>/<name>.json` stage files
               groups: Sequence[str] | None = None,  # keep only these groups (default: all)
+              files: Sequence[str] | None = None,  # read only these stage files (relative to `metrics_dir`); None: every one
+              profile: str | None = None,  # refuse records made by another profile
              ) -> pd.DataFrame:
     "Every run record under `metrics_dir` as one row per run (metrics flattened), sorted by group, method, teacher, seed."
     root = Path(metrics_dir)
     if not root.is_dir(): raise FileNotFoundError(f"metrics folder {root} does not exist: run the pipeline (dvc repro) first")
+    if files is not None:
+        lack = [f for f in files if not (root / f).is_file()]
+        if lack: raise MissingResults(f"stage file(s) {', '.join(lack)} missing under {root}: run `dvc repro` (those stages have not run)")
     rows, seen = [], {}
-    for f in sorted(root.rglob("*.json")):
+    for f in (sorted(root.rglob("*.json")) if files is None else [root / f for f in files]):
         rel = f.relative_to(root).as_posix()
         try: data = json.loads(f.read_text())
         except json.JSONDecodeError as e: raise ValueError(f"{f}: not valid JSON ({e}); re-run the stage that wrote it") from None
@@ -159,6 +166,9 @@ def load_runs(metrics_dir: str | os.PathLike,  # folder holding `<group>/<name>.
         if not isinstance(data["runs"], list): raise ValueError(f"{f}: 'runs' must be a list of run records")
         for i, rec in enumerate(data["runs"]):
             row = flatten_run(rec, f"{f}, runs[{i}]")
+            if profile is not None and row["profile"] != profile:
+                raise ValueError(f"{f}: run {row['run_id']!r} was made by profile {row['profile']!r}, not the active "
+                                 f"profile {profile!r}: run `dvc repro` so that this profile's stages rewrite it")
             if row["run_id"] in seen:
                 raise ValueError(f"run_id {row['run_id']!r} appears twice: {seen[row['run_id']]} and {f}; run ids must be unique")
             seen[row["run_id"]] = f
@@ -309,11 +319,33 @@ def table_csv_frame(t: Table) -> pd.DataFrame:
         if t.bold is not None and t.bold.iloc[:, j].any(): out[f"{c} best"] = t.bold.iloc[:, j].to_numpy(dtype=bool)
     return out
 
+_FOOTERS: list[str] = []
+
+@contextlib.contextmanager
+def provenance_stamp(text: str):
+    """Within the block, every figure `save_figure` saves has `text` as its footer, and every table `write_table`
+    writes ends its caption with it: the profile and the runs behind them (`provenance`)."""
+    _FOOTERS.append(text)
+    try: yield
+    finally: _FOOTERS.pop()
+
+def stamped(t: Table, note: str) -> Table:
+    "`t` with `note` at the end of its caption (what `write_table` writes inside `provenance_stamp(note)`)."
+    return replace(t, caption=f"{t.caption} {note}".strip())
+
+def provenance(df: pd.DataFrame) -> str:
+    "What a table or figure is made of: 'Profile `default`: 94 runs, seeds 70, 71, 72.' (from `load_runs` rows)."
+    profs = sorted({str(x) for x in df["profile"].dropna()}) if "profile" in df else []
+    seeds = sorted({int(s) for s in df["seed"]})
+    runs = f"{len(df)} run" + ("s" if len(df) != 1 else "")
+    return f"Profile `{', '.join(profs) or 'not recorded'}`: {runs}, seed{'s' if len(seeds) != 1 else ''} {', '.join(map(str, seeds))}."
+
 def write_table(table: Table | pd.DataFrame,  # a `Table`, or a plain frame written as it is
                 out_stem: str | os.PathLike,  # path without suffix: writes .md, .csv and .tex
                ) -> dict[str, Path]:
     "Write the table as Markdown, CSV and LaTeX (atomically); return the three paths."
     t = table if isinstance(table, Table) else Table(mean=table)
+    if _FOOTERS: t = stamped(t, _FOOTERS[-1])   # `provenance_stamp`
     stem = Path(out_stem); paths = {k: stem.with_name(stem.name + "." + k) for k in ("md", "csv", "tex")}
     with atomic_write(paths["md"], "w") as f: f.write(table_markdown(t))
     with atomic_write(paths["tex"], "w") as f: f.write(table_latex(t))
@@ -781,12 +813,20 @@ def save_figure(fig: Figure, out_stem: str | os.PathLike | None, dpi: int = 200,
     if out_stem is None: return {"figure": fig}
     stem = Path(out_stem); out = {}
     tight = fig.get_layout_engine() is None if tight is None else tight  # constrained layouts already fill the canvas
-    with matplotlib.rc_context(STYLE):
-        for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Producer": None})):
-            p = stem.with_name(stem.name + "." + ext)
-            with atomic_write(p, "wb") as f:
-                fig.savefig(f, format=ext, dpi=dpi, metadata=meta, bbox_inches="tight" if tight else None)
-            out[ext] = p
+    foot = None
+    if _FOOTERS:   # below everything drawn (tick labels may reach under the canvas), centred
+        h = fig.get_size_inches()[1]
+        y = min(0.0, fig.get_tightbbox().y0 / h) - 0.03 / h
+        foot = fig.text(0.5, y, _FOOTERS[-1], ha="center", va="top", fontsize=6, color="0.35")
+    try:
+        with matplotlib.rc_context(STYLE):
+            for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Producer": None})):
+                p = stem.with_name(stem.name + "." + ext)
+                with atomic_write(p, "wb") as f:   # a footer sits below the canvas: the tight box takes it in
+                    fig.savefig(f, format=ext, dpi=dpi, metadata=meta, bbox_inches="tight" if tight or foot else None)
+                out[ext] = p
+    finally:
+        if foot is not None: foot.remove()
     return out
 
 def _params_label(label: str, params: Mapping[str, int] | None) -> str:
