@@ -150,6 +150,8 @@ def test_the_explorer_in_a_real_browser(smoke_project, tmp_path):
            "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "jset"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "jws"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrun")}
     env.pop("MPLBACKEND", None)
+    news = tmp_path / "jset" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True); news.write_text('{"fetchNews": "false", "checkForUpdates": false}')   # no pop-up
     lab = subprocess.Popen([str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={smoke_project}",
                             "--allow-root", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
@@ -164,32 +166,43 @@ def test_the_explorer_in_a_real_browser(smoke_project, tmp_path):
             except OSError:
                 assert lab.poll() is None and time.time() - t0 < 90, (tmp_path / "lab.log").read_text()[-3000:]
                 time.sleep(0.5)
+        idle = """() => { const k = window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel;
+            return k && k.status === 'idle'
+                   && ![...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*')); }"""
+        last_src = "() => [...document.querySelectorAll('.widget-output img')].pop()?.getAttribute('src') ?? null"
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(f"{base}/lab/tree/nbs/explore/dpm_explorer.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-            page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
-                return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel
-                       && w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+            page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000)
+            page.wait_for_function(idle, timeout=90_000)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")     # Run > Run All Cells
             handle = page.locator(".widget-slider .noUi-handle").first                      # the `image` slider
             handle.wait_for(timeout=180_000)
+            page.wait_for_function(f"() => ({last_src})() !== null", timeout=180_000)
+            page.wait_for_function(idle, timeout=180_000)                                   # every cell has run
             figure = page.locator(".widget-output img").last
-            figure.wait_for(timeout=180_000)
-            before_src = figure.get_attribute("src")
+            before_src = page.evaluate(last_src)
             before = figure.screenshot(path=str(tmp_path / "before.png"))
             handle.focus(); page.keyboard.press("ArrowRight")                               # image 0 -> 1
-            page.wait_for_function("s => { const i = [...document.querySelectorAll('.widget-output img')].pop();"
-                                   " return i && i.getAttribute('src') !== s; }", arg=before_src, timeout=120_000)
-            page.wait_for_timeout(500)
+            page.wait_for_function(f"s => {{ const x = ({last_src})(); return x !== null && x !== s; }}",
+                                   arg=before_src, timeout=120_000)
+            page.wait_for_function(idle, timeout=120_000)
+            after_src = page.evaluate(last_src)
             after = page.locator(".widget-output img").last.screenshot(path=str(tmp_path / "after.png"))
             stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
             errors = [stderr.nth(i).inner_text()[:500] for i in range(stderr.count())]
             readout = page.locator(".widget-slider .widget-readout").first.inner_text()
             browser.close()
-        assert before[:8] == after[:8] == b"\x89PNG\r\n\x1a\n" and before != after, "the figure did not change"
+        import base64, io
+        import numpy as np
+        from PIL import Image
+        a, b = (np.asarray(Image.open(io.BytesIO(base64.b64decode(s.split(",", 1)[1]))).convert("RGB"), dtype=float)
+                for s in (before_src, after_src))
+        assert before[:8] == after[:8] == b"\x89PNG\r\n\x1a\n"
+        changed = float((np.abs(a - b).sum(-1) > 30).mean()) if a.shape == b.shape else 1.0
+        assert changed > 0.01, f"the figure did not change with the image ({changed:.2%} of its pixels did)"
         assert readout.strip() == "1", f"the image slider reads {readout!r} after one step right"
         assert not errors, f"cells wrote to stderr: {errors}"
     finally:
