@@ -1,0 +1,117 @@
+"""Bad real-data inputs, each stopped with an error naming the file (and split line), what is wrong and what to do:
+a KITTI tree with its folders, split lines, images, ground truth and a teacher's maps broken one at a time, and an
+NYU tree in the wrong unit (tiekd.data). Each case asserts exact fragments of the message and counts in the tally."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tiekd import data as D
+
+DRIVE = "2011_09_26_drive_0001_sync"
+RGB = f"2011_09_26/{DRIVE}/image_02/data/{{k:010d}}.png"
+GT = f"{DRIVE}/proj_depth/groundtruth/image_02/{{k:010d}}.png"
+
+
+def _save(p, a):
+    p.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(a).save(p)
+
+
+@pytest.fixture(scope="module")
+def kitti_tree(tmp_path_factory):
+    "Three frames in KITTI's layout (raw/, gt/ at /256, splits/) and a teacher's maps for all three."
+    root, rng, lines = tmp_path_factory.mktemp("kitti"), np.random.default_rng(0), []
+    for k in range(3):
+        _save(root / "raw" / RGB.format(k=k), rng.integers(0, 256, (24, 40, 3), dtype=np.uint8))
+        gt = np.where(rng.random((24, 40)) < 0.2, rng.integers(256, 80 * 256, (24, 40)), 0).astype(np.uint16)
+        _save(root / "gt" / GT.format(k=k), gt)
+        lines.append(f"{RGB.format(k=k)} {GT.format(k=k)} 721.5377")
+    (root / "splits").mkdir()
+    (root / "splits" / "eigen_train_files.txt").write_text("\n".join(lines) + "\n")
+    for n in D.kitti_split(root, "train").names:
+        D.save_teacher_depth(np.full((24, 40), 5.0), root / "teacher" / D.teacher_file_name(n), d_max=80.)
+    return root
+
+
+def _lines(root): return (root / "splits" / "eigen_train_files.txt").read_text().splitlines()
+
+
+def _no_raw(r):
+    shutil.rmtree(r / "raw"); return lambda: D.kitti_split(r, "train")
+
+def _missing_image(r):
+    (r / "raw" / RGB.format(k=1)).unlink(); return lambda: D.kitti_split(r, "train")
+
+def _missing_gt(r):
+    (r / "gt" / GT.format(k=2)).unlink(); return lambda: D.kitti_split(r, "train")
+
+def _two_columns(r):
+    (r / "splits" / "two.txt").write_text(_lines(r)[0].rsplit(" ", 1)[0] + "\n"); return lambda: D.kitti_split(r, "two.txt")
+
+def _bad_focal(r):
+    (r / "splits" / "f.txt").write_text(_lines(r)[0].rsplit(" ", 1)[0] + " f=721\n"); return lambda: D.kitti_split(r, "f.txt")
+
+def _truncated_image(r):
+    f = r / "raw" / RGB.format(k=1); f.write_bytes(f.read_bytes()[:60]); return lambda: D.kitti_split(r, "train")[1]
+
+def _millimetre_gt(r):
+    mm = np.where(np.random.default_rng(1).random((24, 40)) < 0.2, np.random.default_rng(2).integers(21000, 60000, (24, 40)), 0)
+    _save(r / "gt" / GT.format(k=2), mm.astype(np.uint16)); return lambda: D.kitti_split(r, "train")[2]
+
+def _gt_other_size(r):
+    _save(r / "gt" / GT.format(k=0), np.full((20, 40), 256, np.uint16)); return lambda: D.kitti_split(r, "train")[0]
+
+def _teacher_map_missing(r):
+    (r / "teacher" / D.teacher_file_name(D.kitti_split(r, "train").names[1])).unlink()
+    return lambda: D.kitti_split(r, "train", teacher_dir=r / "teacher")
+
+def _teacher_folder_missing(r):
+    return lambda: D.kitti_split(r, "train", teacher_dir=r / "maps")
+
+def _teacher_rgb_map(r):
+    n = D.kitti_split(r, "train").names[0]
+    _save(r / "teacher" / D.teacher_file_name(n), np.zeros((24, 40, 3), np.uint8))
+    return lambda: D.kitti_split(r, "train", teacher_dir=r / "teacher")[0]
+
+def _nyu_tenths_of_mm(r):
+    rng = np.random.default_rng(3)
+    _save(r / "nyu" / "kitchen" / "rgb_00000.jpg", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    _save(r / "nyu" / "kitchen" / "sync_depth_00000.png", (rng.integers(500, 6000, (24, 32)) * 10).astype(np.uint16))
+    return lambda: D.NyuDataset(r / "nyu")[0]
+
+
+CASES = {   # damage -> fragments the message must contain (the file or line; what is wrong; what to do)
+    "no raw/ folder": (_no_raw, ["KITTI image folder (root)", "/raw' does not exist", "raw/ = the KITTI raw data"]),
+    "split line names a missing image": (_missing_image, ["eigen_train_files.txt' line 2 names a missing image file",
+                                                         RGB.format(k=1), "check those folders"]),
+    "split line names a missing depth map": (_missing_gt, ["eigen_train_files.txt' line 3 names a missing depth map file",
+                                                          GT.format(k=2)]),
+    "split line with two columns": (_two_columns, ["two.txt' line 1: expected 3 columns `rgb gt focal` (gt may be None), got 2",
+                                                  "Fix or remove the line"]),
+    "split line with a bad focal": (_bad_focal, ["f.txt' line 1: focal 'f=721' is not a number"]),
+    "truncated image": (_truncated_image, [f"cannot read image", RGB.format(k=1), "truncated", "copy it again from its source"]),
+    "ground truth in millimetres": (_millimetre_gt, [GT.format(k=2), "looks wrongly scaled: 100% of its",
+                                                     "exceed d_max=80 m", "decoded as uint16 / 256", "check the dataset type"]),
+    "ground truth of another size": (_gt_other_size, [GT.format(k=0), "is 20x40 but its image"]),
+    "a teacher map missing": (_teacher_map_missing, ["1 of 3 samples have no teacher depth map",
+                                                     "expected file '2011_09_26__2011_09_26_drive_0001_sync__image_02__data__0000000001.png'",
+                                                     "point teacher_dir at the folder that has them"]),
+    "no teacher folder": (_teacher_folder_missing, ["teacher depth folder (teacher_dir)", "/maps' does not exist"]),
+    "teacher map in colour": (_teacher_rgb_map, ["is a 'RGB' image, not a 16-bit"]),
+    "NYU depth in tenths of millimetres": (_nyu_tenths_of_mm, ["sync_depth_00000.png", "exceed d_max=10 m"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_data_is_named(case, kitti_tree, tmp_path, fault_ledger):
+    damage, fragments = CASES[case]
+    root = tmp_path / "kitti"
+    shutil.copytree(kitti_tree, root)
+    call = damage(root)
+    fault_ledger.bad_input()
+    with pytest.raises(D.DataError) as e: call()
+    msg = str(e.value)
+    missing = [f for f in fragments if f not in msg]
+    assert not missing, f"the message lacks {missing}: {msg}"
