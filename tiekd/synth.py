@@ -4,8 +4,9 @@
 
 # %% ../nbs/05_synth.ipynb #63148889
 from __future__ import annotations
-import argparse, contextlib, json, math, multiprocessing as mp, os, time
+import argparse, contextlib, json, math, multiprocessing as mp, os, sys, time
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 from PIL import Image
@@ -17,7 +18,8 @@ from .metrics import crop_box
 # %% auto #0
 __all__ = ['GENERATOR_VERSION', 'KITTI_HW', 'KITTI_K', 'MAX_DEPTH', 'DEFAULTS', 'HDL64_ELEVATION', 'HDL64_AZ_STEP', 'SPLIT_FILES',
            'DATES', 'intrinsics', 'Camera', 'make_street', 'lidar_az_step', 'lidar_pixels', 'render_scene',
-           'encode_depth', 'n_test_without_gt', 'generate_dataset', 'content_digest', 'tiekd_synth_cli']
+           'encode_depth', 'n_test_without_gt', 'generate_dataset', 'content_digest', 'content_fingerprint',
+           'compare_fingerprint', 'tiekd_synth_cli']
 
 # %% ../nbs/05_synth.ipynb #d356673e
 GENERATOR_VERSION = "1.0.0"
@@ -851,6 +853,43 @@ def content_digest(root: str | os.PathLike,  # a dataset root written by `genera
     return h.hexdigest()
 
 
+# %% ../nbs/05_synth.ipynb #6b2e1d8f
+def content_fingerprint(root: str | os.PathLike,  # a dataset root written by `generate_dataset`
+                       ) -> dict[str, dict]:
+    "{relative path: entry}: PNGs by their decoded values (dtype, shape, md5, sum, sumsq), other files by `md5` of their bytes."
+    import hashlib
+    root = Path(root)
+    check_param(root.is_dir(), "root", str(root), "an existing dataset folder (run `tiekd_synth` first)")
+    out = {}
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        if f.suffix == ".png":
+            a = np.ascontiguousarray(np.asarray(Image.open(f)))
+            v = a.astype(np.int64)
+            out[f.relative_to(root).as_posix()] = {"dtype": a.dtype.str, "shape": list(a.shape),
+                                                   "md5": hashlib.md5(a.tobytes()).hexdigest(),
+                                                   "sum": int(v.sum()), "sumsq": int((v * v).sum())}
+        else: out[f.relative_to(root).as_posix()] = {"md5": hashlib.md5(f.read_bytes()).hexdigest()}
+    return out
+
+def compare_fingerprint(got: Mapping[str, dict],  # `content_fingerprint` of the regenerated set
+                        ref: Mapping[str, dict],  # the pinned one
+                        rgb_tolerance: int = 64,  # levels an 8-bit image may move in all (rounding on another CPU)
+                       ) -> dict:
+    "{'exact': files identical, 'rounding': 8-bit images within tolerance, 'problems': messages (empty: the same data)}."
+    exact, rounding, problems = 0, [], []
+    for k in sorted(set(ref) - set(got)): problems.append(f"{k}: missing")
+    for k in sorted(set(got) - set(ref)): problems.append(f"{k}: not in the pinned set")
+    for k in sorted(set(ref) & set(got)):
+        a, b = got[k], ref[k]
+        if a == b: exact += 1; continue
+        if "sum" not in b or a.get("dtype") != b["dtype"] or a.get("shape") != b["shape"]:
+            problems.append(f"{k}: differs ({'bytes' if 'sum' not in b else 'dtype or shape'})"); continue
+        ds, dq = abs(a["sum"] - b["sum"]), abs(a["sumsq"] - b["sumsq"])
+        if b["dtype"] == "|u1" and ds <= rgb_tolerance and dq <= 511 * rgb_tolerance: rounding.append(k)
+        else: problems.append(f"{k}: values differ (sum {a['sum'] - b['sum']:+d}, sum of squares {a['sumsq'] - b['sumsq']:+d}"
+                              f"{'' if b['dtype'] == '|u1' else '; a depth map must match exactly'})")
+    return {"exact": exact, "rounding": rounding, "problems": problems}
+
 # %% ../nbs/05_synth.ipynb #c2bc7f2b
 def tiekd_synth_cli(argv: list | None = None) -> None:
     "Command line: `tiekd_synth --out data/synth --n-train 480 ...` (see `tiekd_synth --help`); prints a summary."
@@ -861,11 +900,26 @@ def tiekd_synth_cli(argv: list | None = None) -> None:
         p.add_argument("--" + k.replace("_", "-"), type=int, default=DEFAULTS[k], help="(default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--digest", action="store_true", help="print the content digest of --out instead of generating")
+    p.add_argument("--fingerprint", metavar="FILE", help="write the content fingerprint of --out to FILE instead of generating")
+    p.add_argument("--check", metavar="FILE", help="compare --out with the fingerprint in FILE instead of generating "
+                   "(exit 1 on a difference beyond rounding)")
     a = p.parse_args(argv)
-    if a.digest:
-        try: print(content_digest(a.out))
-        except ConfigError as e: p.error(str(e))
-        return
+    try:
+        if a.digest: print(content_digest(a.out)); return
+        if a.fingerprint:
+            with atomic_write(a.fingerprint, "w") as f: json.dump(content_fingerprint(a.out), f, indent=0, sort_keys=True)
+            print(f"tiekd_synth: fingerprint of {a.out} written to {a.fingerprint}"); return
+        if a.check:
+            check_param(Path(a.check).is_file(), "--check", a.check, "a fingerprint file (written by --fingerprint)")
+            c = compare_fingerprint(content_fingerprint(a.out), json.loads(Path(a.check).read_text()))
+            if c["problems"]:
+                print(f"tiekd_synth: {a.out} differs from {a.check} in {len(c['problems'])} files, e.g.:\n  "
+                      + "\n  ".join(c["problems"][:10]), file=sys.stderr)
+                raise SystemExit(1)
+            print(f"tiekd_synth: {a.out} is the pinned data ({a.check}): {c['exact']} files identical, "
+                  f"{len(c['rounding'])} 8-bit images within rounding of the pinned values")
+            return
+    except ConfigError as e: p.error(str(e))
     try:
         s = generate_dataset(a.out, a.n_train, a.n_test, a.n_unlabeled, a.height, a.width, a.seed, a.frames_per_drive,
                              a.workers, progress=not a.no_progress)
