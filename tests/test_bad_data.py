@@ -1,6 +1,6 @@
 """Bad real-data inputs, each stopped with an error naming the file (and split line), what is wrong and what to do:
 a KITTI tree with its folders, split lines, images, ground truth and a teacher's maps broken one at a time, and an
-NYU tree in the wrong unit (tiekd.data). Each case asserts exact fragments of the message and counts in the tally."""
+NYU tree in the wrong unit (tiekd.data), and weights files that are missing, partial, foreign or carry code (tiekd.train.load_model). Each case asserts exact fragments of the message and counts in the tally."""
 import shutil
 from pathlib import Path
 
@@ -115,3 +115,44 @@ def test_bad_data_is_named(case, kitti_tree, tmp_path, fault_ledger):
     msg = str(e.value)
     missing = [f for f in fragments if f not in msg]
     assert not missing, f"the message lacks {missing}: {msg}"
+
+
+class _Payload:   # what a pickled file with code looks like to torch.load
+    def __reduce__(self): return (print, ("this must never run",))
+
+
+def _weights_missing(d): return d / "none.pt"
+
+def _weights_truncated(d):
+    import torch
+    torch.save({"format": "tiekd-model/1", "model": {"w": torch.zeros(64, 64)}}, d / "m.pt")
+    (d / "m.pt").write_bytes((d / "m.pt").read_bytes()[:200]); return d / "m.pt"
+
+def _weights_plain_state_dict(d):
+    import torch
+    torch.save({"conv1.weight": torch.zeros(8, 3, 3, 3)}, d / "sd.pt"); return d / "sd.pt"
+
+def _weights_with_code(d):
+    import torch
+    torch.save({"format": "tiekd-model/1", "x": _Payload()}, d / "evil.pt"); return d / "evil.pt"
+
+
+WEIGHT_CASES = {   # a weights file given to `tiekd.train.load_model` (predict, evaluate, the explorer)
+    "no such file": (_weights_missing, ["none.pt: no such checkpoint"]),
+    "truncated file": (_weights_truncated, ["m.pt: not a readable checkpoint", "it may be partial or corrupt"]),
+    "a plain state_dict, not a tiekd model": (_weights_plain_state_dict, ["sd.pt: not a tiekd model file",
+                                                                       "expected format 'tiekd-model/1'"]),
+    "pickled code": (_weights_with_code, ["evil.pt: refusing to load", "Nothing in it was run"]),
+}
+
+
+@pytest.mark.parametrize("case", list(WEIGHT_CASES))
+def test_bad_weights_are_named(case, tmp_path, fault_ledger, capsys):
+    from tiekd.train import CheckpointError, load_model
+    make, fragments = WEIGHT_CASES[case]
+    path = make(tmp_path)
+    fault_ledger.bad_input()
+    with pytest.raises(CheckpointError) as e: load_model(path)
+    missing = [f for f in fragments if f not in str(e.value)]
+    assert not missing, f"the message lacks {missing}: {e.value}"
+    assert "this must never run" not in capsys.readouterr().out
