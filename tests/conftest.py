@@ -114,7 +114,7 @@ def pytest_runtest_logreport(report):
 def _tally(c: Counter) -> str:
     kinds = {k.split(":", 1)[1]: v for k, v in sorted(c.items()) if k.startswith("fault:")}
     detail = ", ".join(f"{k}: {v}" for k, v in kinds.items())
-    return (f"{sum(kinds.values())} faults injected ({detail}), {c['bad_inputs']} bad inputs tried, "
+    return (f"{sum(kinds.values())} faults injected{f' ({detail})' if detail else ''}, {c['bad_inputs']} bad inputs tried, "
             f"{c['reruns']} runs rerun after their fault, {c['runs_recovered']} recovered exactly, {c['bytes_lost']} bytes lost")
 
 
