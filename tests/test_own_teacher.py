@@ -52,3 +52,21 @@ def test_recipe_says_which_teacher_maps_are_missing(tmp_path, fault_ledger):
     np.save(tdir / "im0.npy", np.ones((8, 8), np.float32))
     with pytest.raises(DataError, match=r"(?s)2 of 3.*im1"):
         _recipe().distil(str(imgs), str(tdir), str(tmp_path / "run"), size=(8, 8), epochs=1, student_size="tiny")
+
+
+def test_recipe_as_a_command_on_a_folder_smaller_than_a_batch(tmp_path):
+    "`python docs/own_teacher.py IMAGES TEACHER --out ...` on 3 images with the default batch of 8: one batch of 3."
+    import json, os, subprocess, sys
+    imgs, tdir = tmp_path / "my_images", tmp_path / "my_teacher_depth"
+    imgs.mkdir(); tdir.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)).save(imgs / f"im{i}.png")
+        np.save(tdir / f"im{i}.npy", rng.uniform(1, 9, (16, 24)).astype(np.float32))
+    r = subprocess.run([sys.executable, str(ROOT / "docs" / "own_teacher.py"), str(imgs), str(tdir), "--out",
+                        str(tmp_path / "run"), "--size", "16", "24", "--d-max", "10", "--epochs", "1", "--student-size", "tiny"],
+                       capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"student saved in {tmp_path / 'run'}/model.pt" in r.stdout
+    s = json.loads((tmp_path / "run" / "train_summary.json").read_text())
+    assert s["global_step"] == 1, s       # 3 images, batch min(8, 3) = 3: one step
