@@ -117,14 +117,14 @@ def test_uncertainty_stage_outputs(smoke_project):
 def test_the_explorer_runs_on_the_smoke_outputs(smoke_project, tmp_path):
     r = _run([str(BIN / "papermill"), "-k", "python3", "--log-level", "WARNING", "--no-progress-bar",
               "nbs/explore/dpm_explorer.ipynb", str(tmp_path / "explorer.ipynb"), "-p", "image_index", "1"], smoke_project,
-             timeout=300)
+             timeout=900)   # minutes when the cores are shared
     assert r.returncode == 0, r.stderr[-4000:]
     nb = json.loads((tmp_path / "explorer.ipynb").read_text())
     pngs = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert pngs, "the explorer drew no figure"
     r = _run([str(BIN / "papermill"), "-k", "python3", "--log-level", "WARNING", "--no-progress-bar",
               "nbs/explore/dpm_explorer.ipynb", str(tmp_path / "bad.ipynb"), "-p", "image_index", "999"], smoke_project,
-             timeout=300)
+             timeout=900)   # minutes when the cores are shared
     assert r.returncode != 0 and "image_index=999 is not allowed: expected an integer from 0 to 7" in r.stderr + r.stdout
 
 
