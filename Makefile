@@ -63,7 +63,7 @@ smoke: install
 ## download. Needs root (apt-get); without it, `make test` skips that one test and says why.
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@/usr/bin/chromium --version
+	@/usr/bin/chromium --version 2>/dev/null   # (its wrapper script complains about this machine on stderr)
 
 ## The DPM explorer as a user meets it: JupyterLab on 127.0.0.1, the notebook run in Chromium, the image slider moved,
 ## the figure seen to change (on a fresh smoke run, in a temporary copy; part of `make test` too)
