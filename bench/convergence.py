@@ -73,12 +73,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     base_ep = int(p["students"]["train"]["epochs"]); ep = base_ep * a.factor; every = a.every or base_ep
     enc = p["students"]["encoder"]
-    refs = {m: pipeline_record(m, a.teacher, a.seed, enc) for m in a.methods}   # fail before any training
     t0 = time.time()
     with tempfile.TemporaryDirectory() as out, ProcessPoolExecutor(a.workers, mp_context=get_context("spawn")) as ex:
         n = len(a.methods)
         res = list(ex.map(run, a.methods, [a.teacher] * n, [a.seed] * n, [ep] * n, [every] * n, [out] * n))
-    steps_per_epoch = res[0]["steps"] // ep
+    refs = {m: pipeline_record(m, a.teacher, a.seed, enc) for m in a.methods}   # read after training: the pipeline
+    steps_per_epoch = res[0]["steps"] // ep                                        # may still be writing them
     for r in res:
         ref = refs[r["method"]]["metrics"]["abs_rel"]; long = r["final"]["abs_rel"]
         r.update(profile_epochs=base_ep, profile_steps=base_ep * steps_per_epoch, profile_abs_rel=ref, long_abs_rel=long,
