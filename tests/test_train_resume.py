@@ -44,7 +44,7 @@ def run_train(out, slow=0.0):
     cfg = {"train": {"epochs": 3, "batch_size": 4, "checkpoint_every_steps": 2, "log": True, "progress": False,
                      "threads": 1, "augment": {"crop": [12, 24]}}, "distill": {"method": "gt"}}
     def tick(info):
-        (out / "progress.txt").write_text(str(info["global_step"]))
+        tmp = out / "progress.tmp"; tmp.write_text(str(info["global_step"])); tmp.replace(out / "progress.txt")  # atomic
         time.sleep(slow)
     torch.manual_seed(0)
     return train_model(cfg, out, splits={"train": toy_split(12, 0)}, model=TinyNet(), callbacks=[tick])
@@ -96,7 +96,10 @@ def test_training_killed_mid_epoch_resumes_exactly(tmp_path, fault_ledger):
     b = _start(script, "train", killed, 0.25)                     # slow steps, so the kill lands mid-epoch
     ra = toy.run_train(tmp_path / "full")                          # the uninterrupted run, meanwhile, in this process
     prog = killed / "progress.txt"
-    _kill_when(b, lambda: prog.exists() and prog.read_text() and int(prog.read_text()) >= 5)   # epoch 2 of 3
+    def step():   # the last step the killed run reported (read once: the file is replaced, never half-written)
+        try: return int(prog.read_text() or -1)
+        except (FileNotFoundError, ValueError): return -1
+    _kill_when(b, lambda: step() >= 5)   # epoch 2 of 3
     fault_ledger.injected("kill -9")
     ck = torch.load(killed / "checkpoints" / "last.pt", weights_only=True)
     assert 2 <= ck["position"]["global_step"] < 9
