@@ -27,10 +27,10 @@ def open_model(path: str | os.PathLike,  # a `model.pt` written by `train_model`
                device: str | torch.device = "cpu",
               ) -> tuple[torch.nn.Module, dict]:
     "(network in eval mode on `device`, {'size': (H, W), 'd_min', 'd_max', 'kind'}) of a saved model."
-    model = load_model(path, device=device)
-    d = load_checkpoint(path)["config"]["data"]
+    model, cfg = load_model(path, device=device), load_checkpoint(path)["config"]
+    d = cfg["data"]
     info = {"size": tuple(int(v) for v in d["size"]), "d_min": float(d["d_min"]), "d_max": float(d["d_max"]),
-            "kind": load_checkpoint(path)["config"]["model"]["kind"]}
+            "kind": cfg["model"]["kind"]}
     return model, info
 
 # %% ../nbs/12_predict.ipynb #fe32de80
@@ -67,8 +67,11 @@ def predict_folder(model: torch.nn.Module,
         for b in tqdm(range(0, len(todo), batch_size), desc="predict", disable=not progress, unit="batch"):
             batch = todo[b:b + batch_size]
             rgb = [tdata.read_rgb(f) for f in batch]
-            x = torch.stack([torch.from_numpy(np.array(Image.fromarray(a).resize((w, h), Image.BILINEAR))).permute(2, 0, 1)
-                             for a in rgb]).float().div(255).to(device)
+            # resized and quantised by `prepare_split`, exactly as the training and test splits were
+            sp = tdata.prepare_split([{"image": torch.from_numpy(a).permute(2, 0, 1).float() / 255, "name": f.stem,
+                                       "depth": torch.zeros(1, *a.shape[:2]), "focal": float("nan")}
+                                      for f, a in zip(batch, rgb)], size=(h, w), progress=False)
+            x = sp.image.float().div(255).to(device)
             d = predict_batch(model, x, flip=flip).float().cpu()
             for f, a, di in zip(batch, rgb, d):
                 full = F.interpolate(di[None], size=a.shape[:2], mode="bilinear", align_corners=False)[0, 0]
