@@ -114,17 +114,30 @@ def test_uncertainty_stage_outputs(smoke_project):
         assert (out / f"{fig}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _explorer(proj, out, index):
+    """The explorer under papermill. Each cell may take 5 min (a stuck cell then fails, named, instead of the whole
+    call hanging); a run whose kernel stalls is retried once, with a warning. Seen here: in 2 of 5 fresh-clone CI
+    runs the call stalled with no cell output (5 and 15 min); it usually takes 20 s, and 6 reruns took 10-15 s."""
+    import warnings
+    cmd = [str(BIN / "papermill"), "-k", "python3", "--log-level", "INFO", "--no-progress-bar", "--execution-timeout",
+           "300", "nbs/explore/dpm_explorer.ipynb", str(out), "-p", "image_index", str(index)]
+    for attempt in (1, 2):
+        try: r = _run(cmd, proj, timeout=420)
+        except subprocess.TimeoutExpired as e: r, why = None, f"papermill did not return in {e.timeout} s"
+        else: why = "a cell timed out" if "Cell execution timed out" in r.stderr + r.stdout else None
+        if why is None or attempt == 2: break
+        warnings.warn(f"the explorer's kernel stalled ({why}); running it once more")
+    assert r is not None, why
+    return r
+
+
 def test_the_explorer_runs_on_the_smoke_outputs(smoke_project, tmp_path):
-    r = _run([str(BIN / "papermill"), "-k", "python3", "--log-level", "WARNING", "--no-progress-bar",
-              "nbs/explore/dpm_explorer.ipynb", str(tmp_path / "explorer.ipynb"), "-p", "image_index", "1"], smoke_project,
-             timeout=900)   # minutes when the cores are shared
+    r = _explorer(smoke_project, tmp_path / "explorer.ipynb", 1)
     assert r.returncode == 0, r.stderr[-4000:]
     nb = json.loads((tmp_path / "explorer.ipynb").read_text())
     pngs = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert pngs, "the explorer drew no figure"
-    r = _run([str(BIN / "papermill"), "-k", "python3", "--log-level", "WARNING", "--no-progress-bar",
-              "nbs/explore/dpm_explorer.ipynb", str(tmp_path / "bad.ipynb"), "-p", "image_index", "999"], smoke_project,
-             timeout=900)   # minutes when the cores are shared
+    r = _explorer(smoke_project, tmp_path / "bad.ipynb", 999)
     assert r.returncode != 0 and "image_index=999 is not allowed: expected an integer from 0 to 7" in r.stderr + r.stdout
 
 
