@@ -4,8 +4,15 @@
 
 # %% ../nbs/01_dpm.ipynb #e563b2e5
 from __future__ import annotations
+import ctypes
+import hashlib
 import math
+import os
+import platform
+import subprocess
+import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +23,7 @@ from .core import ConfigError, check_number, check_param
 # %% auto #0
 __all__ = ['DPM_MODES', 'SOFTMAX_CUTOFF', 'SOFTMAX_FILL', 'bin_edges', 'bin_centers', 'check_dpm_args', 'valid_depth',
            'prepare_depth', 'gaussian_bin_masses', 'centre_logits', 'depth_to_dpm', 'dpm_to_depth', 'dpm_entropy',
-           'band_halfwidth', 'blocks', 'dpm_head', 'DPMOutput']
+           'band_halfwidth', 'row_kernel', 'blocks', 'dpm_head', 'DPMOutput']
 
 # %% ../nbs/01_dpm.ipynb #b743c486
 def bin_edges(d_min: float,  # lower end of the depth range, metres (>= 0)
@@ -125,6 +132,134 @@ def band_halfwidth(sigma: float,  # Gaussian standard deviation, metres
     n = math.ceil(radius / width) + 1 if math.isfinite(radius) else 2**62
     return min(n, n_bins - 1) if n_bins is not None else n
 
+# %% ../nbs/01_dpm.ipynb #4ad795c6
+# The row pass in C: compiled for this CPU on first use, cached, called through ctypes (which releases the GIL)
+_ROWS_C = r"""
+#include <math.h>
+#include <stdint.h>
+
+/* exp(x) for x <= 0 (logits minus their maximum): Cephes' range reduction and degree-6 polynomial (about 2 ulp),
+   no libm call and no branch, so that the loops around it vectorise. Below -87.3 it returns exp(-87.3) = 1.2e-38,
+   an absolute error that no sum of probabilities can see. */
+static inline float exp_neg(float x) {
+    float xc = x < -87.3f ? -87.3f : x;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest (1.5 * 2^23) */
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;                 /* x - n ln 2, in two parts */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } s = { .i = ((int32_t)n + 127) << 23 };   /* 2^n */
+    return p * s.f;
+}
+
+/* q = exp(z - max z); returns sum q and sets *zmax. A NaN or inf logit: NaN. q may be z itself. */
+static inline float softmax_row(const float *z, int64_t K, float *q, float *zmax) {
+    float m = -INFINITY, bad = 0.0f;
+    #pragma omp simd reduction(max:m) reduction(+:bad)
+    for (int64_t k = 0; k < K; k++) { m = z[k] > m ? z[k] : m; bad += z[k] * 0.0f; }
+    *zmax = m;
+    if (bad != 0.0f || !isfinite(m)) return NAN;
+    float s = 0.0f;
+    #pragma omp simd reduction(+:s)
+    for (int64_t k = 0; k < K; k++) { q[k] = exp_neg(z[k] - m); s += q[k]; }
+    return s;
+}
+
+/* n rows of z (n, K): d[r] = sum_k q_k c_k; returns the sum over rows of sum_j w_j (lse - z_idx_j) (0 without idx). */
+double dpm_rows_forward(const float *z, const float *c, int64_t K, const int64_t *idx, const float *w, int64_t M,
+                        int64_t n, float *d, float *q) {
+    double ce = 0.0;
+    for (int64_t r = 0; r < n; r++) {
+        const float *zr = z + r * K;
+        float m, s = softmax_row(zr, K, q, &m), e = 0.0f;
+        #pragma omp simd reduction(+:e)
+        for (int64_t k = 0; k < K; k++) e += q[k] * c[k];
+        d[r] = e / s;
+        if (idx) {
+            const float lse = m + logf(s);
+            float t = 0.0f;
+            for (int64_t j = 0; j < M; j++) t += w[r * M + j] * (lse - zr[idx[r * M + j]]);
+            ce += t;
+        }
+    }
+    return ce;
+}
+
+/* n rows of z (n, K) overwritten with dL/dz = q_k (g_D (c_k - D) + g sum_j w_j) - g w_k [k in band].
+   gd: the depth's gradient per row (NULL: none); g: the cross-entropy's (unused without idx). */
+void dpm_rows_backward(float *z, const float *c, int64_t K, const int64_t *idx, const float *w, int64_t M,
+                       const float *d, const float *gd, float g, int64_t n) {
+    for (int64_t r = 0; r < n; r++) {
+        float *zr = z + r * K, m, s = softmax_row(zr, K, zr, &m), sw = 0.0f;
+        if (idx) for (int64_t j = 0; j < M; j++) sw += w[r * M + j];
+        const float a = gd ? gd[r] : 0.0f, u = (g * sw - a * d[r]) / s, v = a / s;
+        #pragma omp simd
+        for (int64_t k = 0; k < K; k++) zr[k] = zr[k] * (v * c[k] + u);
+        if (idx) for (int64_t j = 0; j < M; j++) zr[idx[r * M + j]] -= g * w[r * M + j];
+    }
+}
+"""
+_KERNEL = None   # None: not tried yet; False: unavailable
+
+def _cpu_id() -> str:
+    "What `-march=native` compiles for: the CPU's feature flags where Linux lists them, else the machine type."
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")): return line
+    except OSError: pass
+    return platform.machine()
+
+def _build_kernel() -> ctypes.CDLL | None:
+    cc = os.environ.get("CC", "cc")
+    cache = Path(os.environ.get("TIEKD_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tiekd")
+    errors = []
+    for flags in (["-O3", "-march=native", "-fopenmp-simd"], ["-O3", "-fopenmp-simd"], ["-O2"]):
+        key = hashlib.sha256("\n".join([_ROWS_C, cc, *flags, _cpu_id()]).encode()).hexdigest()[:16]
+        lib = cache / f"dpm_rows-{key}.so"
+        if not lib.exists():
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                src, tmp = cache / f"dpm_rows-{key}.{os.getpid()}.c", cache / f"dpm_rows-{key}.{os.getpid()}.so"
+                src.write_text(_ROWS_C)
+                r = subprocess.run([cc, *flags, "-fPIC", "-shared", "-o", str(tmp), str(src), "-lm"], capture_output=True, text=True)
+                src.unlink(missing_ok=True)
+                if r.returncode: errors.append((r.stderr.strip().splitlines() or ["?"])[-1]); continue
+                os.replace(tmp, lib)                    # atomic: processes compiling at once never load a partial file
+            except OSError as e: errors.append(str(e)); continue
+        k = ctypes.CDLL(str(lib))
+        P, I = ctypes.c_void_p, ctypes.c_int64
+        k.dpm_rows_forward.restype, k.dpm_rows_backward.restype = ctypes.c_double, None
+        k.dpm_rows_forward.argtypes = [P, P, I, P, P, I, I, P, P]
+        k.dpm_rows_backward.argtypes = [P, P, I, P, P, I, P, P, ctypes.c_float, I]
+        return k
+    warnings.warn(f"tiekd: the DPM head's C row pass did not compile with CC={cc} ({errors[-1] if errors else '?'}); "
+                  "using the PyTorch path, which makes a TIE-KD step about 1.3x slower on the CPU. Install a C compiler "
+                  "(e.g. gcc) or point CC at one; TIEKD_KERNEL=0 silences this.")
+    return None
+
+def row_kernel() -> ctypes.CDLL | None:
+    "The compiled row pass of `dpm_head` (built on first use, cached per CPU), or None: TIEKD_KERNEL=0 or no C compiler."
+    global _KERNEL
+    if os.environ.get("TIEKD_KERNEL", "1") == "0": return None
+    if _KERNEL is None: _KERNEL = _build_kernel() or False
+    return _KERNEL or None
+
+def _ptr(t: Tensor | None) -> int | None: return None if t is None else t.data_ptr()
+
+def _rows_forward(k, z: Tensor, c: Tensor, idx: Tensor | None, w: Tensor | None, d: Tensor) -> float:
+    "C row pass forward over the contiguous float32 rows z (n, K): fills d (n,), returns the block's cross-entropy sum."
+    q = z.new_empty(z.shape[1])
+    return k.dpm_rows_forward(_ptr(z), _ptr(c), z.shape[1], _ptr(idx), _ptr(w), 0 if idx is None else idx.shape[1],
+                              len(z), _ptr(d), _ptr(q))
+
+def _rows_backward(k, z: Tensor, c: Tensor, idx: Tensor | None, w: Tensor | None, d: Tensor, gd: Tensor | None, g: float) -> Tensor:
+    "C row pass backward: the rows z (n, K) become dL/dz in place."
+    k.dpm_rows_backward(_ptr(z), _ptr(c), z.shape[1], _ptr(idx), _ptr(w), 0 if idx is None else idx.shape[1],
+                        _ptr(d), _ptr(gd), g, len(z))
+    return z
+
 # %% ../nbs/01_dpm.ipynb #ff9d7bf3
 def blocks(n: int,  # number of rows (pixels)
            width: int,  # values per row (K logits, or a band's bins)
@@ -136,40 +271,54 @@ def blocks(n: int,  # number of rows (pixels)
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 class _DPMHead(torch.autograd.Function):
-    "Pixel rows x (N, C) -> expected depth (N,) and banded cross-entropy, through logits x W^T (W None: x are logits)."
+    "Pixel rows x (N, C) -> expected depth (N,) and banded cross-entropy, through logits x W^T + b (W None: x are logits)."
     @staticmethod
-    def forward(ctx, x, W, c, idx, w):
+    def forward(ctx, x, W, b, c, idx, w):
         ctx.set_materialize_grads(False)                    # an unused output's gradient arrives as None: skip its term
+        k = row_kernel() if x.device.type == "cpu" and x.dtype == torch.float32 else None
         d, ce = x.new_empty(len(x)), x.new_zeros(())
         for s, e in blocks(len(x), len(c), x.device):
-            z = x[s:e] if W is None else x[s:e] @ W.t()
+            z = x[s:e] if W is None else x[s:e] @ W.t() if b is None else torch.addmm(b, x[s:e], W.t())
+            if k is not None:                               # the compiled row pass: every read of z in one sweep
+                ce += _rows_forward(k, z, c, None if idx is None else idx[s:e], None if w is None else w[s:e], d[s:e])
+                continue
             q = torch.softmax(z, -1)
             torch.mv(q, c, out=d[s:e])
             if idx is not None:
                 lse = z.amax(-1) - q.amax(-1).log()          # max_k q_k >= 1 / K: no underflow
                 ce += (w[s:e] * (lse[:, None] - z.gather(1, idx[s:e]))).sum()
-        ctx.save_for_backward(x, W, c, d, idx, w)
+        ctx.save_for_backward(x, W, b, c, d, idx, w)
+        ctx.kernel = k
         return d, ce
 
     @staticmethod
     def backward(ctx, g_d, g_ce):
-        x, W, c, d, idx, w = ctx.saved_tensors
+        x, W, b, c, d, idx, w = ctx.saved_tensors
         if idx is None: g_ce = None
-        if g_d is None and g_ce is None: return (None,) * 5
+        if g_d is None and g_ce is None: return (None,) * 6
+        k = ctx.kernel
+        if k is not None and g_d is not None: g_d = g_d.contiguous()
         gx = torch.empty_like(x)
         gWt = None if W is None else x.new_zeros(W.shape[::-1])                       # (C, K): x^T grad is the fast product
+        gb = None if b is None else x.new_zeros(b.shape)
         for s, e in blocks(len(x), len(c), x.device):
             xb = x[s:e]
-            q = torch.softmax(xb if W is None else xb @ W.t(), -1)                 # rebuilt, once
-            if g_d is None: grad = q.mul_((g_ce * w[s:e].sum(1))[:, None])
+            z = xb.clone() if W is None else xb @ W.t() if b is None else torch.addmm(b, xb, W.t())   # rebuilt, once
+            if k is not None:
+                grad = _rows_backward(k, z, c, None if g_ce is None else idx[s:e], None if g_ce is None else w[s:e],
+                                      d[s:e], None if g_d is None else g_d[s:e], 0.0 if g_ce is None else float(g_ce))
             else:
-                gd = g_d[s:e]
-                r = -gd * d[s:e] if g_ce is None else torch.addcmul(g_ce * w[s:e].sum(1), gd, d[s:e], value=-1)
-                grad = q.mul_(torch.addcmul(r[:, None], gd[:, None], c))             # q_k (g_D c_k + r)
-            if g_ce is not None: grad.scatter_add_(1, idx[s:e], w[s:e] * -g_ce)   # - g w_k on the band
+                q = torch.softmax(z, -1)
+                if g_d is None: grad = q.mul_((g_ce * w[s:e].sum(1))[:, None])
+                else:
+                    gd = g_d[s:e]
+                    r = -gd * d[s:e] if g_ce is None else torch.addcmul(g_ce * w[s:e].sum(1), gd, d[s:e], value=-1)
+                    grad = q.mul_(torch.addcmul(r[:, None], gd[:, None], c))         # q_k (g_D c_k + r)
+                if g_ce is not None: grad.scatter_add_(1, idx[s:e], w[s:e] * -g_ce)   # - g w_k on the band
             if W is None: gx[s:e] = grad
             else: torch.mm(grad, W, out=gx[s:e]); gWt.addmm_(xb.t(), grad)
-        return gx, None if W is None else gWt.t(), None, None, None
+            if gb is not None: gb += grad.sum(0)
+        return gx, None if W is None else gWt.t(), gb, None, None, None
 
 def dpm_head(x: Tensor,  # (..., C) pixel-major features of a linear head, or (..., K) logits when `weight` is None
              centers: Tensor,  # (K,) bin centres
@@ -186,18 +335,16 @@ def dpm_head(x: Tensor,  # (..., C) pixel-major features of a linear head, or (.
         check_param(weight.shape == (K, x.shape[-1]), "weight.shape", tuple(weight.shape), f"(K, C) = {(K, x.shape[-1])}")
     lead = x.shape[:-1]
     z = x.reshape(-1, x.shape[-1])
-    if weight is not None:
-        # the bias as a column of ones, and zero columns up to a multiple of 16: MKL's products with a narrow side of
-        # 8 or 9 columns run 3 to 5 times slower than with 16 (measured, bench/results.md)
-        C, pad = x.shape[-1], -(x.shape[-1] + (bias is not None)) % 16
-        extra = [z.new_ones(len(z), 1)] * (bias is not None) + [z.new_zeros(len(z), pad)] * (pad > 0)
-        wextra = [bias[:, None]] * (bias is not None) + [weight.new_zeros(K, pad)] * (pad > 0)
-        if extra: z, weight = torch.cat([z, *extra], 1), torch.cat([weight, *wextra], 1)
+    if weight is not None and x.shape[-1] % 16:
+        # zero columns up to a multiple of 16: MKL's products with a narrow side of 8 or 9 columns run 3 to 5 times
+        # slower than with 16 (measured, bench/results.md); the bias goes to the product itself (addmm)
+        pad = -x.shape[-1] % 16
+        z, weight = torch.cat([z, z.new_zeros(len(z), pad)], 1), torch.cat([weight, weight.new_zeros(K, pad)], 1)
     if idx is not None:
         check_param(weights is not None and idx.shape == weights.shape and idx.shape[:-1] == lead, "idx.shape",
                     tuple(idx.shape), f"the pixels' shape {tuple(lead)} + (M,), equal to weights.shape")
-        idx, weights = idx.reshape(len(z), -1), weights.reshape(len(z), -1).to(z.dtype)
-    d, ce = _DPMHead.apply(z, weight, centers.to(z), idx, weights)
+        idx, weights = idx.reshape(len(z), -1).contiguous(), weights.reshape(len(z), -1).to(z.dtype).contiguous()
+    d, ce = _DPMHead.apply(z.contiguous(), weight, bias, centers.to(z).contiguous(), idx, weights)
     return d.view(lead), ce
 
 class DPMOutput(Mapping):
