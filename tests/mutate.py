@@ -32,6 +32,8 @@ MUTATIONS = [
      ["01_dpm.ipynb"]),
     ("dpm-softmax-cutoff", "01_dpm.ipynb", "SOFTMAX_CUTOFF = 1e-16", "SOFTMAX_CUTOFF = 1e-8", ["01_dpm.ipynb"]),
     ("dpm-head-logsumexp", "01_dpm.ipynb", "lse = z.amax(-1) - q.amax(-1).log()", "lse = z.amax(-1)", ["01_dpm.ipynb"]),
+    ("kernel-lse-drops-log-sum", "01_dpm.ipynb", "const float lse = m + logf(s);", "const float lse = m;", ["01_dpm.ipynb"]),
+    ("kernel-depth-gradient-sign", "01_dpm.ipynb", "u = (g * sw - a * d[r]) / s", "u = (g * sw + a * d[r]) / s", ["01_dpm.ipynb"]),
     ("si-lambda-flipped", "02_losses.ipynb", "return torch.sqrt((var + (1 - lam) * g.mean() ** 2).clamp_min(1e-12))",
      "return torch.sqrt((var + lam * g.mean() ** 2).clamp_min(1e-12))", ["02_losses.ipynb"]),
     ("ssim-abs-removed", "02_losses.ipynb", 'if impl == "released": s11, s22, s12 = s11.abs(), s22.abs(), s12.abs()',
@@ -130,7 +132,7 @@ def main(argv=None):
     table = res
     if a.only and out.exists():     # a rerun of some: they replace their own entries of the last full run
         new = {r["name"]: r for r in res}
-        table = [new.get(r["name"], r) for r in json.loads(out.read_text())["runs"]]
+        table = [new.pop(r["name"], r) for r in json.loads(out.read_text())["runs"]] + list(new.values())   # new ones last
     if not a.only or out.exists():
         kall = sum(r["result"] == "killed" for r in table)
         out.write_text(json.dumps({"command": "tests/mutate.py", "runs": table}, indent=1) + "\n")
