@@ -62,6 +62,9 @@ PROFILE_CASES = [
     (("students", "train", "threads"), -2, B + "train.threads=-2 is not allowed: expected an integer >= 0"),
     (("students", "train", "channels_last"), "yes", B + "train.channels_last='yes' is not allowed: expected true or false"),
     (("students", "train", "device"), "tpu", B + "train.device='tpu' is not allowed: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    (("students", "pretrained"), True, B + "model.pretrained=True is not allowed: expected false or the path of a local weights file (tiekd never downloads"),
+    (("teachers", "pretrained"), "/nonexistent/w.pth",
+     T + "model.pretrained='/nonexistent/w.pth' is not allowed: expected an existing weights file (.safetensors, .pth or .bin): no such file"),
     (("teachers", "families"), ["adabins", "dpt"],
      f"teachers (teachers/dpt/s70): model.family='dpt' is not allowed: expected one of {FAMS} (unknown teacher)"),
     (("teachers", "families"), [], "teachers.families=[] is not allowed: expected a non-empty list of teacher families"),
@@ -128,7 +131,8 @@ CONFIG_CASES = [
     ({"data": {"d_min": 10, "d_max": 1}}, "data.d_min=10 is not allowed: expected a number < data.d_max=1"),
     ({"train": {"device": "tpu"}}, "train.device='tpu' is not allowed: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
     ({"train": {"grad_clip": "none"}}, "train.grad_clip='none' is not allowed: expected a number >= 0 (0 or null: no clipping)"),
-    ({"train": {"channels_last": "yes"}}, "train.channels_last='yes' is not allowed: expected true or false")]
+    ({"train": {"channels_last": "yes"}}, "train.channels_last='yes' is not allowed: expected true or false"),
+    ({"model": {"kind": "student", "pretrained": True}}, "model.pretrained=True is not allowed: expected false or the path of a local weights file")]
 
 
 @pytest.mark.parametrize("cfg,expected", CONFIG_CASES, ids=[c[1].split("=")[0] for c in CONFIG_CASES])

@@ -5,7 +5,9 @@
 # %% ../nbs/04_models.ipynb #e9df61cd
 from __future__ import annotations
 import math
+import os
 from functools import partial
+from pathlib import Path
 from typing import Sequence
 
 import timm
@@ -20,9 +22,9 @@ from .dpm import DPMOutput, bin_edges, bin_centers
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ENCODERS', 'STUDENT_SIZES', 'HEADS', 'LPG_THETA_MAX', 'TEACHER_SIZES',
            'TEACHER_SIZE_NAMES', 'TEACHERS', 'count_parameters', 'pad_to_multiple', 'resize_like', 'DepthModel',
-           'timm_features', 'conv_bn_act', 'double_conv', 'UNetDecoder', 'DepthStudent', 'build_student',
-           'AdaptiveBinsHead', 'AdaBinsTeacher', 'local_planar_guidance', 'PlaneLayer', 'DenseASPP', 'BTSTeacher',
-           'TransConvFusion', 'DepthFormerTeacher', 'build_teacher']
+           'check_pretrained', 'timm_features', 'conv_bn_act', 'double_conv', 'UNetDecoder', 'DepthStudent',
+           'build_student', 'AdaptiveBinsHead', 'AdaBinsTeacher', 'local_planar_guidance', 'PlaneLayer', 'DenseASPP',
+           'BTSTeacher', 'TransConvFusion', 'DepthFormerTeacher', 'build_teacher']
 
 # %% ../nbs/04_models.ipynb #f1789970
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -72,11 +74,25 @@ class DepthModel(nn.Module):
 # %% ../nbs/04_models.ipynb #2a9f416b
 ENCODERS = Registry("encoder")
 
+def check_pretrained(pretrained: bool | str | os.PathLike, key: str = "pretrained") -> Path | None:
+    "None for False, the weights file for a path; anything else (True: a download) raises `ConfigError` naming `key`."
+    if pretrained is False or pretrained is None: return None
+    check_param(pretrained is not True, key, pretrained,
+                "false or the path of a local weights file (tiekd never downloads: fetch the weights once, e.g. "
+                "timm.create_model(name, pretrained=True), save them with torch.save(model.state_dict(), path) and give "
+                "that path)")
+    check_param(isinstance(pretrained, (str, os.PathLike)), key, pretrained, "false or the path of a local weights file")
+    f = Path(pretrained).expanduser()
+    check_param(f.is_file(), key, str(pretrained), "an existing weights file (.safetensors, .pth or .bin): no such file")
+    return f
+
 def timm_features(name: str,  # a timm model name
-                  pretrained: bool = False,  # load timm's ImageNet weights (needs them cached or a network)
+                  pretrained: bool | str | os.PathLike = False,  # False, or a local weights file for the timm model
                   **kwargs) -> nn.Module:
-    "A timm backbone returning its feature maps (`features_only=True`)."
-    return timm.create_model(name, features_only=True, pretrained=pretrained, **kwargs)
+    "A timm backbone returning its feature maps (`features_only=True`), randomly initialised or from a local file."
+    f = check_pretrained(pretrained)
+    if f is None: return timm.create_model(name, features_only=True, pretrained=False, **kwargs)
+    return timm.create_model(name, features_only=True, pretrained=True, pretrained_cfg_overlay={"file": str(f)}, **kwargs)
 
 for _name in ("mobilenetv2_100", "resnet18", "resnet34", "resnet50", *(f"efficientnet_b{i}" for i in range(6))):
     ENCODERS.register(_name)(partial(timm_features, _name))
@@ -131,7 +147,7 @@ class DepthStudent(DepthModel):
                  decoder_widths: Sequence[int] = STUDENT_SIZES["small"],  # 6 widths, full resolution first
                  d_min: float = 1e-3, d_max: float = 80.0,  # depth range, metres
                  n_bins: int = 257,  # K, DPM head only
-                 pretrained: bool = False,  # ImageNet weights for the encoder (timm)
+                 pretrained: bool | str = False,  # False or a local weights file for the encoder (timm)
                  bn: bool = True,  # BatchNorm in the decoder
                 ):
         super().__init__(d_min, d_max)
@@ -160,7 +176,7 @@ def build_student(encoder: str = "mobilenetv2_100",  # a name in `ENCODERS` (mob
                   decoder_widths: Sequence[int] | None = None,  # explicit widths, full resolution first (6 integers)
                   d_min: float = 1e-3, d_max: float = 80.0,  # depth range, metres
                   n_bins: int = 257,  # K for the DPM head (KITTI 257, NYU 49)
-                  pretrained: bool = False,  # ImageNet weights for the encoder
+                  pretrained: bool | str = False,  # False or a local weights file for the encoder
                   bn: bool = True,  # BatchNorm in the decoder
                  ) -> DepthStudent:
     "A student network by name: encoder, head and decoder size."
@@ -378,7 +394,7 @@ TEACHERS.register("depthformer")(DepthFormerTeacher)
 def build_teacher(family: str,  # "adabins", "bts" or "depthformer"
                   size: str = "small",  # "tiny", "small", "base" or "paper"
                   d_min: float = 1e-3, d_max: float = 80.0,  # depth range, metres
-                  pretrained: bool = False,  # ImageNet weights for the encoder (timm)
+                  pretrained: bool | str = False,  # False or a local weights file for the encoder (timm)
                  ) -> DepthModel:
     "A teacher network by family and size."
     cls = TEACHERS.get(family, key="family")

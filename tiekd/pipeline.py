@@ -67,13 +67,18 @@ def teacher_dir(family: str) -> str:
     "Where a teacher's stored predictions go."
     return f"artifacts/teacher_depth/{family}"
 
+def _per_family(v: Any, family: str) -> Any:
+    "A teacher setting given once for all families or as {family: value}."
+    return v.get(family, False) if isinstance(v, dict) else v
+
 def teacher_config(p: dict, family: str, seed: int | None = None) -> dict:
     "The training config of teacher `family` (trained on ground truth with the SI loss)."
     t = p["teachers"]
     tr = {"device": p.get("device", "auto"), **copy.deepcopy(t["train"]),   # the profile's device, unless set here
           **copy.deepcopy((t.get("overrides") or {}).get(family, {})), "seed": int(seed if seed is not None else t.get("seed", 70))}
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED}, "train": tr,
-            "model": {"kind": "teacher", "family": family, "size": t["size"]}, "distill": {"method": "gt"}}
+            "model": {"kind": "teacher", "family": family, "size": t["size"],
+                      "pretrained": _per_family(t.get("pretrained", False), family)}, "distill": {"method": "gt"}}
 
 def student_config(p: dict, method: str, seed: int, teacher: str | None = None, encoder: str | None = None,
                    **distill: Any) -> dict:
@@ -85,7 +90,8 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
         d["teacher_dir"] = teacher_dir(teacher)
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED},
             "train": {"device": p.get("device", "auto"), **copy.deepcopy(s["train"]), "seed": int(seed)},
-            "model": {"kind": "student", "encoder": encoder or s["encoder"], "size": s["size"]}, "distill": d}
+            "model": {"kind": "student", "encoder": encoder or s["encoder"], "size": s["size"],
+                      "pretrained": s.get("pretrained", False)}, "distill": d}
 
 # %% ../nbs/10_pipeline.ipynb #ca75b0a9
 def _names(group: str, p: dict) -> list[str]:

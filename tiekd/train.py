@@ -170,7 +170,7 @@ def validate_config(cfg: dict | None = None,  # a (partial) nested config; missi
     sizes = tuple(tmodels.STUDENT_SIZES) if m["kind"] == "student" else tuple(tmodels.TEACHER_SIZE_NAMES)
     check_param(m["size"] in sizes, "model.size", m["size"], f"one of {', '.join(sizes)} for a {m['kind']}")
     check_param(m["head"] in ("auto", "regression", "dpm"), "model.head", m["head"], "auto, regression or dpm")
-    check_param(_is_bool(m["pretrained"]), "model.pretrained", m["pretrained"], "true or false")
+    tmodels.check_pretrained(m["pretrained"], "model.pretrained")   # false or a local weights file
 
     dist_ = DISTILLERS.get(k["method"], key="distill.method")
     check_number("distill.alpha", k["alpha"], lo=0, hi=1)
