@@ -98,7 +98,7 @@ CASES = {   # damage -> fragments the message must contain (the file or line; wh
     "a teacher map missing": (_teacher_map_missing, ["1 of 3 samples have no teacher depth map",
                                                      "expected file '2011_09_26__2011_09_26_drive_0001_sync__image_02__data__0000000001.png'",
                                                      "point teacher_dir at the folder that has them"]),
-    "no teacher folder": (_teacher_folder_missing, ["teacher depth folder (teacher_dir)", "/maps' does not exist"]),
+    "no teacher folder": (_teacher_folder_missing, ["teacher depth folder (teacher_dir)", "/maps' does not exist", "To get teacher maps: export a trained teacher's predictions"]),
     "teacher map in colour": (_teacher_rgb_map, ["is a 'RGB' image, not a 16-bit"]),
     "NYU depth in tenths of millimetres": (_nyu_tenths_of_mm, ["sync_depth_00000.png", "exceed d_max=10 m"]),
 }

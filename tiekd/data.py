@@ -16,11 +16,11 @@ from PIL import Image
 from .core import ConfigError, check_param, check_number, atomic_write, atomic_torch_save, project_root
 
 # %% auto #0
-__all__ = ['GET_DATA', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL', 'IMAGE_EXTS', 'DataError',
-           'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png', 'teacher_file_name',
-           'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps', 'DepthDataset', 'read_split_file',
-           'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset', 'warp_batch', 'jitter_color', 'augment_batch',
-           'PreparedSplit', 'prepare_split']
+__all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL',
+           'IMAGE_EXTS', 'DataError', 'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png',
+           'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps', 'DepthDataset',
+           'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset', 'warp_batch',
+           'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #21e468c2
 class DataError(ValueError):
@@ -37,11 +37,15 @@ def _resolve(path) -> Path:
     q = project_root() / p
     return q if q.exists() else p
 
-def _need_dir(path, what: str) -> Path:
-    "The folder `path` (resolved), or a `DataError` saying how to get the data."
+GET_TEACHER_MAPS = ("To get teacher maps: export a trained teacher's predictions (`tiekd.train.export_teacher_predictions`, "
+                    "the pipeline's teacher_predict stage), or point the teacher folder at depth maps named after the "
+                    "split's images (uint16 PNG holding depth / d_max x 65535, the released code's format, or .npy in metres).")
+
+def _need_dir(path, what: str, fix: str = GET_DATA) -> Path:
+    "The folder `path` (resolved), or a `DataError` saying what to do (`fix`: how to get it)."
     p = _resolve(path)
     if not p.is_dir():
-        raise DataError(f"{what} {str(p)!r} does not exist{' (it is a file, not a folder)' if p.exists() else ''}. {GET_DATA}")
+        raise DataError(f"{what} {str(p)!r} does not exist{' (it is a file, not a folder)' if p.exists() else ''}. {fix}")
     return p
 
 # %% ../nbs/06_data.ipynb #9b4c4053
@@ -171,7 +175,7 @@ class DepthDataset(torch.utils.data.Dataset):
     def attach_teacher(self, teacher_dir, teacher_format: str = "auto") -> None:
         "Attach teacher maps from `teacher_dir`: every sample must have one (else a `DataError`: how many miss, which first)."
         check_param(teacher_format in TEACHER_FORMATS, "teacher_format", teacher_format, "'png', 'npy' or 'auto'")
-        d = _need_dir(teacher_dir, "teacher depth folder (teacher_dir)")
+        d = _need_dir(teacher_dir, "teacher depth folder (teacher_dir)", GET_TEACHER_MAPS)
         found = [_find_teacher(d, r["name"], teacher_format) for r in self.records]
         miss = [r["name"] for r, p in zip(self.records, found) if p is None]
         if miss:
@@ -559,7 +563,7 @@ class PreparedSplit:
         "A new split with `teacher_depth` attached (folder maps of another size are resized by nearest neighbour)."
         if torch.is_tensor(teacher): return self._replace(teacher_depth=teacher)
         check_param(teacher_format in TEACHER_FORMATS, "teacher_format", teacher_format, "'png', 'npy' or 'auto'")
-        d, d_max = _need_dir(teacher, "teacher depth folder"), float(d_max or self.meta.get("d_max", 80.))
+        d, d_max = _need_dir(teacher, "teacher depth folder", GET_TEACHER_MAPS), float(d_max or self.meta.get("d_max", 80.))
         paths = [_find_teacher(d, n, teacher_format) for n in self.names]
         miss = [n for n, p in zip(self.names, paths) if p is None]
         if miss:
