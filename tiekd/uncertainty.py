@@ -231,7 +231,6 @@ def _mean_std(s: pd.DataFrame, by: list, cols: list) -> pd.DataFrame:
     return g.mean().join(g.std(ddof=1), rsuffix="_std").join(g.size().rename("n"))
 
 def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every run
-                      profile: str,  # the profile that made them (named in the caption)
                       group: str = "main"):
     "AUSE / AURG per metric and the DPM's coverage and ECE, mean ± std over seeds, per teacher, method and measure."
     from tiekd.report import Table, teacher_label, method_label
@@ -253,7 +252,7 @@ def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every 
     labels = {f"{m}_{k}": f"{UNC_METRIC_LABELS[m]} {k.upper()}" for m in SPARSIFICATION_METRICS for k in ("ause", "aurg")}
     labels.update({"cov50": "cover 50%", "cov80": "cover 80%", "cov95": "cover 95%", "ece": "ECE", "n": "n"})
     digits = {c: 3 if "rmse" in c else 4 for c in cols}
-    cap = (f"Profile `{profile}`. Sparsification over the valid ground-truth pixels of each test image (20 steps; AUSE: area "
+    cap = ("Sparsification over the valid ground-truth pixels of each test image (20 steps; AUSE: area "
            "between the uncertainty-ordered and the error-ordered curve, lower is better; AURG: area between the random and "
            "the uncertainty-ordered curve, higher is better, > 0 beats chance), mean over images; coverage of the DPM's "
            "central 50/80/95 % intervals and its expected calibration error (DPM readings only). Mean ± std over seeds (n).")
