@@ -18,9 +18,9 @@ from .core import ConfigError, check_param, check_number, atomic_write, atomic_t
 # %% auto #0
 __all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL',
            'IMAGE_EXTS', 'DataError', 'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png',
-           'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps', 'DepthDataset',
-           'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset', 'warp_batch',
-           'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
+           'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps',
+           'released_teacher_file_name', 'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset',
+           'FolderDataset', 'warp_batch', 'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #21e468c2
 class DataError(ValueError):
@@ -143,11 +143,25 @@ def _check_scale(a: np.ndarray, path, d_max: float, how: str) -> None:
                         f"{how}). A millimetre map read as KITTI's /256 looks like this: check the dataset type (KITTI and the "
                         "synthetic set: uint16 = metres*256; NYU: uint16 = millimetres) and d_max.")
 
+def released_teacher_file_name(name: str, ext: str = ".png") -> str:
+    "How the authors' released code names a sample's teacher map: every '/' of the name replaced by '_', plus `ext`."
+    return name.replace("/", "_").replace("\\", "_") + ext
+
+def _teacher_exts(fmt: str) -> list[str]: return {"png": [".png"], "npy": [".npy"], "auto": [".png", ".npy"]}[fmt]
+
 def _find_teacher(teacher_dir: Path, name: str, fmt: str) -> Path | None:
-    for ext in {"png": [".png"], "npy": [".npy"], "auto": [".png", ".npy"]}[fmt]:
-        p = teacher_dir / teacher_file_name(name, ext)
-        if p.exists(): return p
+    "A sample's teacher map in `teacher_dir`: tiekd's name first, then the released code's, each in the allowed formats."
+    for naming in (teacher_file_name, released_teacher_file_name):
+        for ext in _teacher_exts(fmt):
+            p = teacher_dir / naming(name, ext)
+            if p.exists(): return p
     return None
+
+def _expected_teacher_files(name: str, fmt: str) -> str:
+    "The file names a missing map could have had, for the error message."
+    exts = _teacher_exts(fmt)
+    return (" or ".join(repr(teacher_file_name(name, e)) for e in exts) + " (or the released code's "
+            + " or ".join(repr(released_teacher_file_name(name, e)) for e in exts) + ")")
 
 def _chw(a: np.ndarray) -> torch.Tensor:
     "(H,W,3) uint8 -> (3,H,W) float32 in [0,1]."
@@ -179,9 +193,8 @@ class DepthDataset(torch.utils.data.Dataset):
         found = [_find_teacher(d, r["name"], teacher_format) for r in self.records]
         miss = [r["name"] for r, p in zip(self.records, found) if p is None]
         if miss:
-            ext = ".npy" if teacher_format == "npy" else ".png"
             raise DataError(f"{len(miss)} of {len(self.records)} samples have no teacher depth map in {str(d)!r} (format "
-                            f"{teacher_format}); first: sample {miss[0]!r}, expected file {teacher_file_name(miss[0], ext)!r}. "
+                            f"{teacher_format}); first: sample {miss[0]!r}, expected file {_expected_teacher_files(miss[0], teacher_format)}. "
                             "Predict them with the teacher (the pipeline's teacher-prediction stage, or save_teacher_maps) or "
                             "point teacher_dir at the folder that has them.")
         for r, p in zip(self.records, found): r["teacher"] = p
@@ -568,7 +581,7 @@ class PreparedSplit:
         miss = [n for n, p in zip(self.names, paths) if p is None]
         if miss:
             raise DataError(f"{len(miss)} of {len(self)} samples have no teacher depth map in {str(d)!r}; first: sample "
-                            f"{miss[0]!r}, expected file {teacher_file_name(miss[0])!r}. Predict them with the teacher "
+                            f"{miss[0]!r}, expected file {_expected_teacher_files(miss[0], teacher_format)}. Predict them with the teacher "
                             "(save_teacher_maps) or point to the folder that has them.")
         maps = [torch.from_numpy(load_teacher_depth(p, d_max))[None, None] for p in paths]
         H, W = self.size
