@@ -278,7 +278,7 @@ class KittiDataset(DepthDataset):
     "KITTI layout: split lines `rgb gt focal`, images under `root`, uint16 PNG depth (metres*256) under `gt_root`."
     def __init__(self, root: str | os.PathLike,  # folder the split's rgb paths are relative to (real KITTI: the raw data)
                  split_file: str | os.PathLike,  # BTS-style split file
-                 gt_root: str | os.PathLike | None = None,  # folder the gt paths are relative to (default: root)
+                 gt_root: str | os.PathLike | Sequence | None = None,  # folder(s) the gt paths are relative to, searched in order (default: root)
                  mode: str = "train",  # "train" or "test" (recorded; both skip lines without gt)
                  kb_crop: bool = True,  # KB crop to 352x1216 when the image is at least that large
                  teacher_dir: str | os.PathLike | None = None,  # teacher maps named by `teacher_file_name(name)`
@@ -289,14 +289,16 @@ class KittiDataset(DepthDataset):
                 ):
         check_param(mode in ("train", "test"), "mode", mode, "'train' or 'test'")
         self.mode, self.root = mode, _need_dir(root, "KITTI image folder (root)")
-        self.gt_root = _need_dir(gt_root, "KITTI ground-truth folder (gt_root)") if (labels and gt_root is not None) else self.root
+        roots = [gt_root] if isinstance(gt_root, (str, os.PathLike)) else list(gt_root or [])
+        self.gt_roots = [_need_dir(g, "KITTI ground-truth folder (gt_root)") for g in roots] if labels and roots else [self.root]
+        self.gt_root = self.gt_roots[0]
         self.dense_root = _need_dir(dense_root, "dense depth folder (dense_root)") if (labels and dense_root is not None) else None
         self.split_file = _resolve(split_file)
         lines = read_split_file(self.split_file)
         records, missing, self.n_skipped = [], [], 0
         for n, rgb, gt, focal in lines:
             if labels and gt is None: self.n_skipped += 1; continue
-            r = {"rgb": self.root / rgb, "gt": self.gt_root / gt if labels else None, "focal": focal, "name": _name(rgb),
+            r = {"rgb": self.root / rgb, "gt": self._gt_file(gt) if labels else None, "focal": focal, "name": _name(rgb),
                  "dense": self.dense_root / gt if self.dense_root else None, "line": n}
             missing += [(n, what, r[k]) for k, what in (("rgb", "image"), ("gt", "depth map"), ("dense", "dense depth map"))
                         if r[k] is not None and not r[k].is_file()]
@@ -308,11 +310,17 @@ class KittiDataset(DepthDataset):
         super().__init__(records, d_max=d_max, gt_scale=256., teacher_dir=teacher_dir, teacher_format=teacher_format,
                          labels=labels, kb_crop=kb_crop, dense=self.dense_root is not None)
 
+    def _gt_file(self, rel: str) -> Path:
+        "A split line's depth map: the first ground-truth folder that has it (KITTI ships train and val drives apart)."
+        for g in self.gt_roots:
+            if (g / rel).is_file(): return g / rel
+        return self.gt_roots[0] / rel                     # missing everywhere: reported with the split line
+
     def _repr_extra(self): return {"mode": self.mode, "split": self.split_file.name, "skipped": self.n_skipped}
 
 KITTI_SPLITS = {"train": "eigen_train_files.txt", "test": "eigen_test_files.txt", "unlabeled": "unlabeled_files.txt"}
 
-def kitti_split(data_root: str | os.PathLike = "data/synth",  # a KITTI-layout root: raw/, gt/, optional dense/, splits/
+def kitti_split(data_root: str | os.PathLike = "data/synth",  # raw/ (or the date folders), gt/ (or data_depth_annotated/), splits/
                 split: str = "train",  # "train", "test", "unlabeled" or a file name in splits/
                 **kwargs,  # passed to `KittiDataset` (override anything)
                ) -> KittiDataset:
@@ -322,6 +330,11 @@ def kitti_split(data_root: str | os.PathLike = "data/synth",  # a KITTI-layout r
     unl = split == "unlabeled"
     kw = dict(root=p / "raw", split_file=p / "splits" / KITTI_SPLITS.get(split, split), gt_root=p / "gt",
               mode="test" if split == "test" else "train", labels=not unl)
+    ann = p / "data_depth_annotated"
+    if not (p / "gt").is_dir() and ann.is_dir():     # KITTI as downloaded: the annotated depth's train/ and val/ as they are
+        kw["gt_root"] = [d for d in (ann / "train", ann / "val") if d.is_dir()] or [ann]
+    if not (p / "raw").is_dir() and any(p.glob("20[0-9][0-9]_[0-9][0-9]_[0-9][0-9]")):
+        kw["root"] = p                                # the raw drives' date folders directly under the root
     if not unl and (p / "dense").is_dir(): kw["dense_root"] = p / "dense"
     return KittiDataset(**{**kw, **kwargs})
 
