@@ -29,23 +29,23 @@ test: install
 	@test -f data/synth/meta.json || $(MAKE) --no-print-directory data   # the smoke pipeline and the dvc test need it
 	$(BIN)/pytest
 
-## Generate the embedded synthetic dataset into data/synth (deterministic, resumable; pinned by data.dvc)
+## Generate the embedded synthetic dataset into data/synth (deterministic, resumable; pinned by data/synth.dvc)
 data: install
 	$(BIN)/tiekd_synth --out data/synth
 
 ## Regenerate the dataset from scratch and fail unless its content is what data.fingerprint.json pins: every split
 ## file, meta.json and depth map exactly, every image within rounding (NumPy's SIMD paths differ across CPUs in the
-## last bit: tiekd.synth.compare_fingerprint); then say whether the bytes are also what data.dvc pins (PNG compression
+## last bit: tiekd.synth.compare_fingerprint); then say whether the bytes are also what data/synth.dvc pins (PNG compression
 ## and rounding can differ between machines). The byte hash is recomputed by `dvc add` (a clean clone has no DVC cache)
-## and data.dvc is restored afterwards.
+## and data/synth.dvc is restored afterwards.
 data-check: install
 	rm -rf data/synth
 	$(BIN)/tiekd_synth --out data/synth --no-progress
 	$(BIN)/tiekd_synth --out data/synth --check data.fingerprint.json
-	@cp data.dvc .data.dvc.pinned; $(BIN)/dvc add -q data; \
-	if cmp -s data.dvc .data.dvc.pinned; then echo "data/ bytes match data.dvc"; \
-	else echo "data/ bytes differ from data.dvc (same content within rounding: PNG compression or rounding differs on this machine):"; \
-	  diff .data.dvc.pinned data.dvc || true; fi; mv .data.dvc.pinned data.dvc
+	@cp data/synth.dvc .synth.dvc.pinned; $(BIN)/dvc add -q data/synth; \
+	if cmp -s data/synth.dvc .synth.dvc.pinned; then echo "data/synth bytes match data/synth.dvc"; \
+	else echo "data/synth bytes differ from data/synth.dvc (same content within rounding: PNG compression or rounding differs on this machine):"; \
+	  diff .synth.dvc.pinned data/synth.dvc || true; fi; mv .synth.dvc.pinned data/synth.dvc
 
 ## Switch the active profile: make profile P=smoke (profiles/: default, smoke, paper-kitti, paper-nyu)
 profile: install

@@ -35,7 +35,7 @@ def smoke_project(tmp_path_factory):
         shutil.copy2(ROOT / f, proj / f)
     for p in ("paper_figures", "metrics", "plots", "reports"):
         shutil.rmtree(proj / p, ignore_errors=True)
-    shutil.copytree(ROOT / "data", proj / "data")
+    shutil.copytree(ROOT / "data", proj / "data", dirs_exist_ok=True)
     git = ["git", "-c", "user.email=ci@tiekd", "-c", "user.name=ci"]
     subprocess.run(git + ["init", "-q"], cwd=proj, check=True)
     subprocess.run(git + ["add", "-A"], cwd=proj, check=True, capture_output=True)
