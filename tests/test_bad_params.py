@@ -160,7 +160,7 @@ def test_a_bad_profile_stops_dvc_repro_before_any_training(tmp_path, fault_ledge
         if f.startswith(("metrics/", "plots/", "paper_figures/", "reports/")) or not (ROOT / f).exists(): continue
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, tmp_path / f)
-    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copytree(ROOT / "data", tmp_path / "data", dirs_exist_ok=True)   # data/synth.dvc came with the tracked files
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     p = yaml.safe_load((ROOT / "profiles" / "smoke.yaml").read_text())
     p["distill"]["sigma"] = 0.0
