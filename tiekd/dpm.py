@@ -228,14 +228,16 @@ def _build_kernel() -> ctypes.CDLL | None:
                 if r.returncode: errors.append((r.stderr.strip().splitlines() or ["?"])[-1]); continue
                 os.replace(tmp, lib)                    # atomic: processes compiling at once never load a partial file
             except OSError as e: errors.append(str(e)); continue
-        k = ctypes.CDLL(str(lib))
+        try: k = ctypes.CDLL(str(lib))
+        except OSError as e: errors.append(str(e)); continue   # e.g. a cache on a filesystem mounted noexec
         P, I = ctypes.c_void_p, ctypes.c_int64
         k.dpm_rows_forward.restype, k.dpm_rows_backward.restype = ctypes.c_double, None
         k.dpm_rows_forward.argtypes = [P, P, I, P, P, I, I, P, P]
         k.dpm_rows_backward.argtypes = [P, P, I, P, P, I, P, P, ctypes.c_float, I]
         return k
     warnings.warn(f"tiekd: the DPM head's C row pass did not compile with CC={cc} ({errors[-1] if errors else '?'}); "
-                  "using the PyTorch path, which makes a TIE-KD step about 1.3x slower on the CPU. Install a C compiler "
+                  "using the PyTorch path, whose DPM head is about 1.3x slower on the CPU (forward + backward, 51 vs 39 ms "
+                  "at 32x104, batch 8, one thread). Install a C compiler "
                   "(e.g. gcc) or point CC at one; TIEKD_KERNEL=0 silences this.")
     return None
 
@@ -247,6 +249,10 @@ def row_kernel() -> ctypes.CDLL | None:
     return _KERNEL or None
 
 def _ptr(t: Tensor | None) -> int | None: return None if t is None else t.data_ptr()
+
+def _logits(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
+    "A block's logits x W^T + b as a new tensor (W None: a copy of x, which are the logits), free to overwrite."
+    return x.clone() if W is None else x @ W.t() if b is None else torch.addmm(b, x, W.t())
 
 def _rows_forward(k, z: Tensor, c: Tensor, idx: Tensor | None, w: Tensor | None, d: Tensor) -> float:
     "C row pass forward over the contiguous float32 rows z (n, K): fills d (n,), returns the block's cross-entropy sum."
@@ -278,7 +284,7 @@ class _DPMHead(torch.autograd.Function):
         k = row_kernel() if x.device.type == "cpu" and x.dtype == torch.float32 else None
         d, ce = x.new_empty(len(x)), x.new_zeros(())
         for s, e in blocks(len(x), len(c), x.device):
-            z = x[s:e] if W is None else x[s:e] @ W.t() if b is None else torch.addmm(b, x[s:e], W.t())
+            z = x[s:e] if W is None else _logits(x[s:e], W, b)   # read only here: no copy of given logits
             if k is not None:                               # the compiled row pass: every read of z in one sweep
                 ce += _rows_forward(k, z, c, None if idx is None else idx[s:e], None if w is None else w[s:e], d[s:e])
                 continue
@@ -303,7 +309,7 @@ class _DPMHead(torch.autograd.Function):
         gb = None if b is None else x.new_zeros(b.shape)
         for s, e in blocks(len(x), len(c), x.device):
             xb = x[s:e]
-            z = xb.clone() if W is None else xb @ W.t() if b is None else torch.addmm(b, xb, W.t())   # rebuilt, once
+            z = _logits(xb, W, b)                                                     # rebuilt, once
             if k is not None:
                 grad = _rows_backward(k, z, c, None if g_ce is None else idx[s:e], None if g_ce is None else w[s:e],
                                       d[s:e], None if g_d is None else g_d[s:e], 0.0 if g_ce is None else float(g_ce))
