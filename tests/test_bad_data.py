@@ -75,6 +75,17 @@ def _teacher_rgb_map(r):
     _save(r / "teacher" / D.teacher_file_name(n), np.zeros((24, 40, 3), np.uint8))
     return lambda: D.kitti_split(r, "train", teacher_dir=r / "teacher")[0]
 
+def _teacher_inverse_depth(r):
+    n = D.kitti_split(r, "train").names[0]
+    gt = np.asarray(Image.open(r / "gt" / GT.format(k=0)), np.float64) / 256
+    D.save_teacher_depth(np.where(gt > 0, 1 / np.maximum(gt, 1e-3), 1.0), r / "teacher" / D.teacher_file_name(n), d_max=80.)
+    return lambda: D.kitti_split(r, "train", teacher_dir=r / "teacher")[0]
+
+def _teacher_other_view(r):
+    n = D.kitti_split(r, "train").names[0]
+    D.save_teacher_depth(np.full((30, 10), 5.0), r / "teacher" / D.teacher_file_name(n), d_max=80.)
+    return lambda: D.kitti_split(r, "train", teacher_dir=r / "teacher")[0]
+
 def _nyu_tenths_of_mm(r):
     rng = np.random.default_rng(3)
     _save(r / "nyu" / "kitchen" / "rgb_00000.jpg", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
@@ -100,6 +111,10 @@ CASES = {   # damage -> fragments the message must contain (the file or line; wh
                                                      "point teacher_dir at the folder that has them"]),
     "no teacher folder": (_teacher_folder_missing, ["teacher depth folder (teacher_dir)", "/maps' does not exist", "To get teacher maps: export a trained teacher's predictions"]),
     "teacher map in colour": (_teacher_rgb_map, ["is a 'RGB' image, not a 16-bit"]),
+    "teacher map of inverse depth": (_teacher_inverse_depth, ["2011_09_26__2011_09_26_drive_0001_sync__image_02__data__0000000000.png",
+                                                              "looks like disparity or inverse depth", "Convert it to depth in metres"]),
+    "teacher map of another view": (_teacher_other_view, ["is 30x10 but its image is 24x40: another aspect ratio",
+                                                          "Predict the teacher's maps on these images"]),
     "NYU depth in tenths of millimetres": (_nyu_tenths_of_mm, ["sync_depth_00000.png", "exceed d_max=10 m"]),
 }
 

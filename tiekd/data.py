@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_data.ipynb #f2851980
 from __future__ import annotations
-import math, os
+import math, os, warnings
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -19,8 +19,9 @@ from .core import ConfigError, check_param, check_number, atomic_write, atomic_t
 __all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL',
            'IMAGE_EXTS', 'DataError', 'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png',
            'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps',
-           'released_teacher_file_name', 'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset',
-           'FolderDataset', 'warp_batch', 'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
+           'check_teacher_against_gt', 'fit_teacher_map', 'released_teacher_file_name', 'DepthDataset',
+           'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset', 'warp_batch',
+           'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #21e468c2
 class DataError(ValueError):
@@ -143,6 +144,52 @@ def _check_scale(a: np.ndarray, path, d_max: float, how: str) -> None:
                         f"{how}). A millimetre map read as KITTI's /256 looks like this: check the dataset type (KITTI and the "
                         "synthetic set: uint16 = metres*256; NYU: uint16 = millimetres) and d_max.")
 
+def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metres (0 = no value)
+                             gt: np.ndarray,  # (H, W) ground-truth depth, metres (0 = no label), the same view
+                             path,  # the teacher map's file, for the message
+                             d_max: float = 80.,  # the PNG decoding's range, for the message
+                             min_pixels: int = 100,  # fewer pixels with both: no verdict
+                            ) -> None:
+    "`DataError` if a teacher map is not depth on the ground truth's scale: disparity / inverse depth, or another unit."
+    t, g = np.asarray(teacher, np.float64), np.asarray(gt, np.float64)
+    m = np.isfinite(t) & np.isfinite(g) & (t > 0) & (g > 0)
+    if m.sum() < min_pixels: return
+    lt, lg = np.log(t[m]), np.log(g[m])
+    # inverse depth (and disparity = focal * baseline / depth) is large where depth is small: its log falls where the
+    # ground truth's log rises. A trained teacher, however poor, correlates positively; a constant map gives NaN (no verdict).
+    with np.errstate(invalid="ignore", divide="ignore"): r = float(np.corrcoef(lt, lg)[0, 1])
+    if r < -0.2:
+        raise DataError(f"teacher map {str(path)!r} looks like disparity or inverse depth, not depth: it is small where the "
+                        f"ground truth is far (correlation of log values r = {r:.2f} over {int(m.sum())} labelled pixels). "
+                        "Convert it to depth in metres (depth = focal * baseline / disparity, or 1 / inverse depth) first.")
+    ratio = float(np.exp(np.median(lt - lg)))
+    if not 0.25 <= ratio <= 4:
+        raise DataError(f"teacher map {str(path)!r} is {ratio:.3g}x the ground truth (median over {int(m.sum())} labelled "
+                        f"pixels): another unit or scale. PNG maps are read as uint16 / 65535 * d_max with d_max = {d_max:g}: "
+                        "set d_max to the value they were written with; .npy maps must be metres (not millimetres, not "
+                        "normalised depth).")
+
+def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
+                    full: tuple[int, int],  # (H, W) of the image as read
+                    crop: tuple[int, int, int, int] | None,  # (top, left, h, w) of the dataset's crop, or None
+                    path,  # the map's file, for the messages
+                   ) -> np.ndarray:
+    "The teacher map on the image's cropped view: cut like the image, or resized (nearest, with a warning) when it has another resolution of the same view."
+    H, W = full
+    t, l, h, w = crop or (0, 0, H, W)
+    if a.shape == (H, W): return a[t:t + h, l:l + w]
+    if a.shape == (h, w): return a
+    for (H1, W1), cut in (((H, W), True), ((h, w), False)):      # the full image's view, then the cropped one
+        if abs(a.shape[0] / a.shape[1] - H1 / W1) <= 0.02 * H1 / W1:
+            warnings.warn(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]}, its image {H1}x{W1}"
+                          f"{' before the crop' if cut and (h, w) != (H, W) else ''}: resized by nearest neighbour "
+                          "(e.g. half-resolution maps). Predict at the image's resolution to avoid it.", stacklevel=3)
+            r = F.interpolate(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None], (H1, W1), mode="nearest-exact")[0, 0].numpy()
+            return r[t:t + h, l:l + w] if cut else r
+    raise DataError(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]} but its image is {H}x{W}"
+                    + (f" ({h}x{w} after the crop)" if (h, w) != (H, W) else "") + ": another aspect ratio, so not the same "
+                    "view. Predict the teacher's maps on these images.")
+
 def released_teacher_file_name(name: str, ext: str = ".png") -> str:
     "How the authors' released code names a sample's teacher map: every '/' of the name replaced by '_', plus `ext`."
     return name.replace("/", "_").replace("\\", "_") + ext
@@ -214,9 +261,9 @@ class DepthDataset(torch.utils.data.Dataset):
         img = read_rgb(r["rgb"])
         H, W = img.shape[:2]
         t, l, h, w = self.crop_box(H, W) or (0, 0, H, W)
-        def fit(a, path, what, cropped_ok=False):
+        def fit(a, path, what):
             if a.shape == (H, W): a = a[t:t + h, l:l + w]
-            elif not (cropped_ok and a.shape == (h, w)):
+            elif a.shape != (h, w):
                 raise DataError(f"{what} {str(path)!r} is {a.shape[0]}x{a.shape[1]} but its image {str(r['rgb'])!r} is {H}x{W}"
                                 + (f" ({h}x{w} after the crop)" if (h, w) != (H, W) else "") + ": they must match. "
                                 "Regenerate the map for this image.")
@@ -233,7 +280,8 @@ class DepthDataset(torch.utils.data.Dataset):
         if r.get("teacher") is not None:
             a = load_teacher_depth(r["teacher"], self.d_max)
             if str(r["teacher"]).endswith(".npy"): _check_scale(a, r["teacher"], self.d_max, ".npy metres")
-            s["teacher_depth"] = fit(a, r["teacher"], "teacher depth map", cropped_ok=True)
+            s["teacher_depth"] = torch.from_numpy(np.ascontiguousarray(fit_teacher_map(a, (H, W), (t, l, h, w), r["teacher"])))[None]
+            if "depth" in s and self.labels: check_teacher_against_gt(s["teacher_depth"][0].numpy(), s["depth"][0].numpy(), r["teacher"], self.d_max)
         return s
 
     def _how(self, path) -> str: return ".npy metres" if str(path).endswith(".npy") else f"uint16 / {self.gt_scale:g}"
@@ -585,8 +633,9 @@ class PreparedSplit:
     def with_teacher(self, teacher,  # (N,1,H,W) tensor (metres), or a folder of maps named by `teacher_file_name(name)`
                      d_max: float | None = None,  # for PNG maps (default: meta['d_max'], else 80)
                      teacher_format: str = "auto",  # for a folder: "png", "npy" or "auto"
+                     check_gt: bool = True,  # a folder's maps: stop on disparity or another scale, against the labels
                     ) -> PreparedSplit:
-        "A new split with `teacher_depth` attached (folder maps of another size are resized by nearest neighbour)."
+        "A new split with `teacher_depth` attached (folder maps of another size are resized by nearest neighbour, with a warning)."
         if torch.is_tensor(teacher): return self._replace(teacher_depth=teacher)
         check_param(teacher_format in TEACHER_FORMATS, "teacher_format", teacher_format, "'png', 'npy' or 'auto'")
         d, d_max = _need_dir(teacher, "teacher depth folder", GET_TEACHER_MAPS), float(d_max or self.meta.get("d_max", 80.))
@@ -596,16 +645,14 @@ class PreparedSplit:
             raise DataError(f"{len(miss)} of {len(self)} samples have no teacher depth map in {str(d)!r}; first: sample "
                             f"{miss[0]!r}, expected file {_expected_teacher_files(miss[0], teacher_format)}. Predict them with the teacher "
                             "(save_teacher_maps) or point to the folder that has them.")
-        maps = [torch.from_numpy(load_teacher_depth(p, d_max))[None, None] for p in paths]
-        H, W = self.size
-        for p, m in zip(paths, maps):
-            mh, mw = m.shape[-2:]
-            if abs(mh / mw - H / W) > 0.02 * H / W:
-                raise DataError(f"teacher map {str(p)!r} is {mh}x{mw} but the split's images are {H}x{W} (another aspect ratio: "
-                                "not the same view). Predict teacher maps on the prepared images, or attach them through the "
-                                "dataset (teacher_dir=), which applies the dataset's crop.")
-        t = torch.cat([m if tuple(m.shape[-2:]) == self.size else F.interpolate(m, self.size, mode="nearest-exact") for m in maps])
-        return self._replace(teacher_depth=t)
+        maps = []
+        for i, p in enumerate(paths):
+            a = load_teacher_depth(p, d_max)
+            if str(p).endswith(".npy"): _check_scale(a, p, d_max, ".npy metres")
+            a = fit_teacher_map(a, self.size, None, p)    # the prepared images are already cropped and resized
+            if check_gt: check_teacher_against_gt(a, self.depth[i, 0].numpy(), p, d_max)
+            maps.append(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None])
+        return self._replace(teacher_depth=torch.stack(maps))
 
     def save(self, path: str | os.PathLike) -> None:
         "Write the split to `path` (one torch file, atomically)."
