@@ -10,12 +10,14 @@ from tiekd.train import train_model
 def distil(images="my_images", teacher_depth="my_teacher_depth", out="runs/my_student", size=(128, 416),
            d_max=80.0, epochs=10, student_size="small", batch_size=8):
     train = prepare_split(FolderDataset(images, teacher_dir=teacher_depth, d_max=d_max), size=size)
-    batch_size = min(batch_size, len(train))        # a folder of fewer images than a batch: one batch of all of them
+    if len(train) < batch_size:                     # a folder of fewer images than a batch: one batch of all of them
+        print(f"note: {len(train)} images, fewer than --batch-size {batch_size}: each step is one batch of all {len(train)}")
+        batch_size = len(train)
     cfg = {"model": {"kind": "student", "encoder": "mobilenetv2_100", "size": student_size},
            "distill": {"method": "tiekd", "alpha": 0.1, "sigma": 0.5, "n_bins": 257},   # the paper's values
            "data": {"d_max": d_max},
            "train": {"epochs": epochs, "batch_size": batch_size, "device": "auto"}}     # a GPU when there is one
-    return train_model(cfg, out, splits={"train": train})                             # resumable: rerun to continue
+    return train_model(cfg, out, splits={"train": train})                             # interrupted? rerun to resume
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Distil a TIE-KD student from your teacher's depth maps.")

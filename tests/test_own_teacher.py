@@ -67,6 +67,7 @@ def test_recipe_as_a_command_on_a_folder_smaller_than_a_batch(tmp_path):
                         str(tmp_path / "run"), "--size", "16", "24", "--d-max", "10", "--epochs", "1", "--student-size", "tiny"],
                        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "note: 3 images, fewer than --batch-size 8: each step is one batch of all 3" in r.stdout
     assert f"student saved in {tmp_path / 'run'}/model.pt" in r.stdout
     s = json.loads((tmp_path / "run" / "train_summary.json").read_text())
     assert s["global_step"] == 1, s       # 3 images, batch min(8, 3) = 3: one step

@@ -198,19 +198,22 @@ def _parse_value(text: str):
 
 def apply_overrides(cfg: dict,  # a nested config
                     overrides: Iterable[str] = (),  # "section.key=value" strings (value parsed as YAML)
+                    schema: dict | None = None,  # the keys allowed (default: a run config's, `DEFAULT_CONFIG`)
                    ) -> dict:
     "A copy of `cfg` with `key.path=value` overrides applied (unknown keys are a `ConfigError`)."
     out = copy.deepcopy(cfg)
     for o in overrides:
         check_param(isinstance(o, str) and "=" in o, "--set", o, "key.path=value, e.g. train.epochs=3")
         key, val = o.split("=", 1)
-        parts, node, ref = key.strip().split("."), out, DEFAULT_CONFIG
+        parts, node, ref = key.strip().split("."), out, DEFAULT_CONFIG if schema is None else schema
         for i, p in enumerate(parts):
             if not isinstance(ref, dict) or p not in ref:
                 raise ConfigError(f"{key}={val!r} is not allowed: unknown key {'.'.join(parts[:i + 1])!r}; expected one of "
                                   f"{', '.join(sorted(ref)) if isinstance(ref, dict) else '(no sub-keys)'}.")
             if i == len(parts) - 1: node[p] = _parse_value(val)
-            else: node, ref = node.setdefault(p, {}), ref[p]
+            else:
+                if not isinstance(node.get(p), dict): node[p] = {}     # e.g. `pretrained: false` given per family
+                node, ref = node[p], ref[p]
     return out
 
 def load_config(path: str | os.PathLike | None = None,  # a YAML file with a (partial) config; None: defaults
@@ -519,8 +522,16 @@ def _check_compatible(ck: dict, cfg: dict, path: Path, fmt: str = CHECKPOINT_FOR
     runtime = {".".join(k) for k in _RUNTIME_KEYS}
     diff = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
             if k not in runtime and old.get(k) != new.get(k)]
-    if diff: raise CheckpointError(f"{path} was written by a run with a different config ({'; '.join(diff)}); "
-                                   "use another out_dir, or resume=False (--no-resume) to start over.")
+    why = ""
+    if old.get("train.epochs") != new.get("train.epochs"):
+        # the one-cycle schedule is laid out over the run's total steps: at the end of epoch E its lr has annealed to
+        # lr / (div_factor * final_div_factor); E' > E epochs from there would be a second warm-up, a recipe nobody chose
+        why = (f" A run cannot be lengthened in place: its one-cycle learning-rate schedule spans the {old.get('train.epochs')} "
+               "epochs it was started with (warm-up, then annealing to the end), so more epochs are a different run, not "
+               "the same one continued. Train the longer run in its own out_dir (in the pipeline, DVC removes a stage's "
+               "outputs before it reruns it with the new epochs).")
+    if diff: raise CheckpointError(f"{path} was written by a run with a different config ({'; '.join(diff)});{why} "
+                                   "Use another out_dir, or resume=False (--no-resume) to start over.")
 
 class _NoLive:
     "Stands in for `dvclive.Live` when logging is off."

@@ -228,7 +228,7 @@ _ORDER_U = ("entropy", "std", "off_mass", "flip", "teacher")
 
 def _mean_std(s: pd.DataFrame, by: list, cols: list) -> pd.DataFrame:
     g = s.groupby(by, dropna=False)[cols]
-    return g.mean().join(g.std(ddof=1), rsuffix="_std").join(g.size().rename("n"))
+    return g.mean().join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("n"))
 
 def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every run
                       group: str = "main"):
