@@ -14,68 +14,97 @@ from .core import ConfigError, project_root
 from . import data as tdata
 
 # %% auto #0
-__all__ = ['check_split', 'report_line', 'tiekd_check_data_cli']
+__all__ = ['sample_indices', 'check_split', 'report_line', 'tiekd_check_data_cli']
 
 # %% ../nbs/13_check.ipynb #1724ab1b
+def sample_indices(n: int,  # lines in the split
+                   sample: int = 0,  # how many to decode; 0 = every one
+                  ) -> list[int]:
+    "Evenly spaced indices of `sample` of `n` lines (first and last included), or all of them."
+    if not sample or sample >= n: return list(range(n))
+    return sorted({round(k * (n - 1) / max(sample - 1, 1)) for k in range(sample)})
+
 def check_split(make: Callable[[], Any],  # builds the dataset (e.g. `lambda: raw_split(p, "train")`)
                 name: str,  # the split's name, for the report
                 max_problems: int = 10,  # stop decoding after this many problems
                 progress: bool = True,
+                sample: int = 0,  # decode this many evenly spaced lines (0: every line); every line's files must exist either way
+                teachers: dict | None = None,  # {family: folder} of teacher maps to check on this split
                ) -> dict:
-    "{'split', 'images', 'skipped', 'labels', 'density', 'depth_min', 'depth_median', 'depth_max', 'problems'} of one split."
+    "{'split', 'images', 'decoded', 'skipped', 'labels', 'density', 'depth_min', 'depth_median', 'depth_max', 'teachers', 'problems'} of one split."
     from tqdm.auto import tqdm
-    rep = {"split": name, "images": 0, "skipped": 0, "labels": None, "density": None, "depth_min": None,
-           "depth_median": None, "depth_max": None, "problems": []}
+    rep = {"split": name, "images": 0, "decoded": 0, "skipped": 0, "labels": None, "density": None, "depth_min": None,
+           "depth_median": None, "depth_max": None, "teachers": {}, "problems": []}
     try: ds = make()
     except (tdata.DataError, ConfigError) as e: rep["problems"].append(str(e)); return rep
     rep.update(images=len(ds), skipped=int(getattr(ds, "n_skipped", 0)), labels=bool(getattr(ds, "labels", True)))
-    dens, lo, hi, meds = [], np.inf, -np.inf, []
-    for i in tqdm(range(len(ds)), desc=f"check {name}", disable=not progress, unit="image", mininterval=2):
-        try: s = ds[i]
-        except tdata.DataError as e:
-            rep["problems"].append(str(e))
+    idx = sample_indices(len(ds), sample)
+    def decode(what: str, prefix: str = ""):
+        "Read the chosen samples; a problem is kept and the next sample read, up to `max_problems`."
+        out = []
+        for i in tqdm(idx, desc=f"check {name}{what}", disable=not progress, unit="image", mininterval=2):
             if len(rep["problems"]) >= max_problems: rep["problems"].append(f"(stopped after {max_problems} problems)"); break
-            continue
+            try: out.append(ds[i])
+            except tdata.DataError as e: rep["problems"].append(prefix + str(e))
+        return out
+    dens, lo, hi, meds = [], np.inf, -np.inf, []
+    for s in decode(""):
+        rep["decoded"] += 1
         if rep["labels"]:
             d = s["depth"].numpy(); v = d[d > 0]
             dens.append(v.size / d.size)
             if v.size: lo, hi = min(lo, float(v.min())), max(hi, float(v.max())); meds.append(float(np.median(v)))
     if dens: rep["density"] = float(np.mean(dens))
     if meds: rep.update(depth_min=lo, depth_median=float(np.median(meds)), depth_max=hi)
+    for fam, folder in (teachers or {}).items():      # every line needs a map; the decoded ones meet the ground truth
+        try: ds.attach_teacher(folder)
+        except tdata.DataError as e: rep["teachers"][fam] = "missing"; rep["problems"].append(f"teacher {fam}: {e}"); continue
+        n0 = len(rep["problems"]); decode(f" ({fam} maps)", f"teacher {fam}: ")
+        rep["teachers"][fam] = "all found" if len(rep["problems"]) == n0 else "with problems"
     return rep
 
 def report_line(r: dict) -> str:
     "One line per split, and one per problem below it."
-    head = f"{r['split']}: {r['images']} images"
+    head = f"{r['split']}: {r['images']} images" + (f" ({r['decoded']} decoded)" if r.get("decoded", r["images"]) < r["images"] else "")
     if r["skipped"]: head += f" ({r['skipped']} split lines without ground truth skipped)"
     if r["density"] is not None:
         head += f", ground truth on {100 * r['density']:.2g} % of the pixels"
     if r["depth_median"] is not None:
         head += f", {r['depth_min']:.3g}-{r['depth_max']:.3g} m (median {r['depth_median']:.3g} m)"
+    if r.get("teachers"): head += ", teacher maps " + ", ".join(f"{f} ({v})" for f, v in r["teachers"].items())
     head += ": OK" if not r["problems"] else f": {len(r['problems'])} problem(s)"
     return "\n".join([head, *(f"  - {p}" for p in r["problems"])])
 
 # %% ../nbs/13_check.ipynb #84576210
 def tiekd_check_data_cli(argv: Sequence[str] | None = None) -> int:
     "`tiekd_check_data [--profile NAME] [--root DIR]`: check every split the profile's pipeline will read."
-    from tiekd.pipeline import load_params, raw_split
+    from tiekd.pipeline import load_params, raw_split, external_teacher_maps
     p = argparse.ArgumentParser(prog="tiekd_check_data", description="Check a profile's dataset before a run: every split "
                                 "line's files exist and decode, ground truth on the expected scale, what to fix.")
     p.add_argument("--profile", help="a profile in profiles/ (default: the active one, params.yaml)")
     p.add_argument("--root", help="the dataset folder (default: the profile's data.root)")
     p.add_argument("--splits", nargs="+", default=["train", "test", "unlabeled"], choices=["train", "test", "unlabeled"])
     p.add_argument("--max-problems", type=int, default=10, help="per split (default: %(default)s)")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="decode N evenly spaced lines per split (default: every line; every line's files must exist either way)")
+    p.add_argument("--stage", action="store_true", help="as the pipeline's prepare stage runs it: N = the profile's "
+                   "check_data (0: skip)")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     try:
         prm = load_params(project_root() / ("params.yaml" if a.profile is None else f"profiles/{a.profile}.yaml"))
     except (ConfigError, FileNotFoundError) as e: print(f"tiekd_check_data: {e}", file=sys.stderr); return 2
     if a.root: prm["data"]["root"] = str(Path(a.root).resolve())
-    print(f"tiekd_check_data: profile {prm['profile']}, {prm['dataset']} at {prm['data']['root']}")
+    sample = a.sample if a.sample is not None else int(prm.get("check_data", 0)) if a.stage else 0
+    if a.stage and not sample:
+        print(f"tiekd_check_data: skipped (profile {prm['profile']} sets check_data: 0)"); return 0
+    print(f"tiekd_check_data: profile {prm['profile']}, {prm['dataset']} at {prm['data']['root']}"
+          + (f", {sample} lines decoded per split" if sample else ", every line decoded"))
     bad = 0
     for s in a.splits:
         if s == "unlabeled" and not prm["data"].get("unlabeled_split"): continue
-        r = check_split(lambda: raw_split(prm, s), s, a.max_problems, progress=not a.no_progress)
+        r = check_split(lambda: raw_split(prm, s), s, a.max_problems, progress=not a.no_progress, sample=sample,
+                        teachers=external_teacher_maps(prm, s))
         print(report_line(r)); bad += bool(r["problems"])
     print("all splits OK" if not bad else f"{bad} split(s) to fix before a run (each problem says what to do)")
     return 1 if bad else 0

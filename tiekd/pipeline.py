@@ -20,7 +20,8 @@ from .evaluate import evaluate_model, model_cost
 __all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli', 'teacher_dir',
            'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'stage_metric_files',
            'validate_params', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
-           'load_prepared', 'run_stage']
+           'load_prepared', 'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record',
+           'teacher_predictions', 'run_stage']
 
 # %% ../nbs/10_pipeline.ipynb #1b892f96
 EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux")
@@ -37,26 +38,52 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
     check_param(isinstance(p, dict), str(path), type(p).__name__, "a YAML mapping (a profile)")
     return validate_params(p)
 
+class _AnyKey(dict):
+    "A schema node that takes any key (a mapping the profile fills: teacher families, folders)."
+    def __contains__(self, k): return True
+    def __getitem__(self, k): return _AnyKey()
+
+def _profile_schema(p: dict) -> dict:
+    "The keys `--set` may name: the profile's own, plus any key under its open mappings."
+    s = copy.deepcopy(p)
+    for sec, key in (("teachers", "maps"), ("teachers", "overrides"), ("teachers", "pretrained"), ("students", "pretrained")):
+        s.setdefault(sec, {})[key] = _AnyKey()
+    return s
+
 def use_profile(name: str,  # a profile in `profiles/` (e.g. "default", "smoke")
-                root: str | os.PathLike | None = None) -> Path:
-    "Make `profiles/<name>.yaml` the active `params.yaml` (checked first)."
+                root: str | os.PathLike | None = None,
+                overrides: Sequence[str] = (),  # "key.path=value" (YAML value), e.g. "data.root=/data/kitti"
+               ) -> Path:
+    "Make `profiles/<name>.yaml` the active `params.yaml` (checked first), with `overrides` applied."
     root = Path(root or project_root())
     names = profile_names(root)
     check_param(name in names, "profile", name, f"one of {', '.join(names)}")
     src = root / "profiles" / f"{name}.yaml"
-    load_params(src)
-    with atomic_write(root / "params.yaml", "w") as f: f.write(src.read_text())
+    p = load_params(src)
+    text = src.read_text()
+    if overrides:
+        p = validate_params(ttrain.apply_overrides(p, overrides, schema=_profile_schema(p)))
+        text = (f"# profiles/{name}.yaml with {' '.join('--set ' + o for o in overrides)} (written by tiekd_profile; "
+                "its comments are in the profile)\n" + yaml.safe_dump(p, sort_keys=False, default_flow_style=None, width=120))
+    with atomic_write(root / "params.yaml", "w") as f: f.write(text)
     return root / "params.yaml"
 
 def tiekd_profile_cli(argv: Sequence[str] | None = None) -> int:
-    "`tiekd_profile NAME`: switch the active profile; without NAME, list them and show the active one."
+    "`tiekd_profile NAME [--set KEY=VALUE ...]`: switch the active profile; without NAME, list them and show the active one."
+    import argparse
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        active = yaml.safe_load((project_root() / "params.yaml").read_text()).get("profile", "?") \
-            if (project_root() / "params.yaml").exists() else "none"
-        print(f"usage: tiekd_profile NAME   (profiles: {', '.join(profile_names())}; active: {active})")
+    active = yaml.safe_load((project_root() / "params.yaml").read_text()).get("profile", "?") \
+        if (project_root() / "params.yaml").exists() else "none"
+    ap = argparse.ArgumentParser(prog="tiekd_profile", description="Make a profile the active params.yaml "
+                                 f"(profiles: {', '.join(profile_names())}; active: {active}).")
+    ap.add_argument("name", nargs="?", help="the profile to make active")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one profile value, e.g. data.root=/data/kitti or teachers.maps.bts=/data/bts_maps")
+    a = ap.parse_args(argv)
+    if a.name is None:
+        print(f"usage: tiekd_profile NAME [--set KEY=VALUE ...]   (profiles: {', '.join(profile_names())}; active: {active})")
         return 0
-    try: print(f"params.yaml <- profiles/{argv[0]}.yaml ({use_profile(argv[0])})")
+    try: print(f"params.yaml <- profiles/{a.name}.yaml{''.join(' --set ' + o for o in a.set)} ({use_profile(a.name, overrides=a.set)})")
     except ConfigError as e: print(f"tiekd_profile: {e}", file=sys.stderr); return 2
     return 0
 
@@ -168,6 +195,12 @@ def validate_params(p: dict) -> dict:
     ov = p["teachers"].get("overrides") or {}
     check_param(isinstance(ov, dict) and set(ov) <= set(fams) and all(isinstance(v, dict) for v in ov.values()),
                 "teachers.overrides", ov, f"a mapping from teachers.families ({', '.join(fams)}) to `train` keys")
+    mp = p["teachers"].get("maps") or {}
+    check_param(isinstance(mp, dict) and set(mp) <= set(fams) and all(isinstance(v, str) and v for v in mp.values()),
+                "teachers.maps", mp, f"a mapping from teachers.families ({', '.join(fams)}) to folders of teacher maps")
+    cd = p.get("check_data", 0)
+    check_param(isinstance(cd, int) and not isinstance(cd, bool) and cd >= 0, "check_data", cd,
+                "an integer >= 0: split lines the prepare stage decodes first (tiekd_check_data --stage); 0: no check")
     seeds_ok = lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) for s in v)
     check_param(seeds_ok(p["seeds"]), "seeds", p["seeds"], "a non-empty list of integers")
     for g in EXPERIMENT_KEYS:   # an experiment's own seeds replace the top-level list
@@ -241,9 +274,10 @@ def raw_split(p: dict, name: str):
     d = p["data"]
     root = project_root() / d["root"] if not Path(d["root"]).is_absolute() else Path(d["root"])
     split_file = root / "splits" / d[f"{name}_split"]
-    if p["dataset"] == "nyu":
-        return tdata.NyuDataset(root, split_file, mode="test" if name == "test" else "train", d_max=d["d_max"],
-                                labels=name != "unlabeled")
+    if p["dataset"] == "nyu":   # as BTS ships it: train lines under sync/, test lines under official_splits/test/
+        sub = root / ("official_splits/test" if name == "test" else "sync")
+        return tdata.NyuDataset(sub if sub.is_dir() else root, split_file, mode="test" if name == "test" else "train",
+                                d_max=d["d_max"], labels=name != "unlabeled")
     return tdata.kitti_split(root, name, split_file=split_file, d_max=d["d_max"])
 
 def load_prepared(names: Sequence[str] = ("train", "test", "unlabeled")) -> dict:
@@ -256,6 +290,55 @@ def load_prepared(names: Sequence[str] = ("train", "test", "unlabeled")) -> dict
         if not f.exists(): raise ConfigError(f"{f} does not exist: run the `prepare` stage first (`dvc repro prepare`).")
         out[n] = PreparedSplit.load(f)
     return out
+
+def external_teacher_maps(p: dict, split: str | None = None) -> dict:
+    "{family: folder} of the teachers given by their maps (`teachers.maps`: not trained here); for `split`, its `<split>/` subfolder when there is one."
+    out = {}
+    for fam, folder in (p["teachers"].get("maps") or {}).items():
+        f = Path(folder) if Path(folder).is_absolute() else project_root() / folder
+        out[fam] = f / split if split is not None and (f / split).is_dir() else f
+    return out
+
+def external_teacher_depth(p: dict, family: str, split: str, prepared) -> torch.Tensor:
+    "The external maps of `family` for prepared split `split` (N,1,H,W), read as its images were: through the dataset's crop, to the prepared size."
+    from tiekd import data as tdata
+    ds = raw_split(p, split)
+    ds.attach_teacher(external_teacher_maps(p, split)[family])   # every line needs a map (the message names the first missing)
+    n = len(prepared)
+    check_param(ds.names[:n] == list(prepared.names), f"teachers.maps.{family}", str(external_teacher_maps(p)[family]),
+                f"maps for the prepared {split} split: its images changed since `prepare` ran (rerun it)")
+    sub = torch.utils.data.Subset(ds, range(n)) if n < len(ds) else ds     # the prepare stage's limit: the first n lines
+    return tdata.prepare_split(sub, size=tuple(prepared.size), progress=False).teacher_depth
+
+def external_teacher_record(p: dict, family: str) -> dict:
+    "The record of a teacher given by its maps: the test maps' metrics (no training here, so no training time or model cost)."
+    d, test = p["data"], load_prepared(["test"])["test"]
+    run = experiment_runs(p, "teachers", family)[0]
+    ev = evaluate_model(None, test, d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"],
+                        pred=external_teacher_depth(p, family, "test", test))
+    res, cost = {"train_seconds": None, "images_per_s": None}, {"params": None, "flops": None, "latency_ms": None}
+    rec = {**run_record(run, res, ev, cost), "method": "external", "source": str(external_teacher_maps(p)[family]),
+           "profile": p["profile"], "config_hash": config_hash(run["config"]), "history": []}
+    out = project_root() / "artifacts/runs" / run["run_id"]
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "record.json", "w") as f: json.dump(rec, f, indent=1)
+    return rec
+
+def teacher_predictions(p: dict, family: str, splits: dict) -> dict:
+    "{split: `<split>.pt`} of teacher `family`'s depth for every prepared split, in `teacher_dir(family)`: its trained model's predictions, or its external maps imported."
+    from tiekd.core import atomic_torch_save
+    out = project_root() / teacher_dir(family)
+    if family not in external_teacher_maps(p):
+        run = experiment_runs(p, "teachers", family)[0]
+        teacher = ttrain.load_model(project_root() / "artifacts/runs" / run["run_id"] / "model.pt")
+        return ttrain.export_teacher_predictions(teacher, splits, out, d_max=p["data"]["d_max"])
+    done = {}
+    for name, sp in splits.items():
+        depth = external_teacher_depth(p, family, name, sp)
+        atomic_torch_save({"format": ttrain.TEACHER_FORMAT, "names": list(sp.names), "d_max": float(p["data"]["d_max"]),
+                           "depth": depth, "flip": None, "teacher": f"maps from {external_teacher_maps(p)[family]}"}, out / f"{name}.pt")
+        done[name] = out / f"{name}.pt"
+    return done
 
 def _report(rec: dict, secs: float) -> None:
     print(f"{rec['run_id']}: abs_rel {rec['metrics']['abs_rel']:.4f} rmse {rec['metrics']['rmse']:.3f} ({secs:.0f} s)", flush=True)
@@ -271,6 +354,10 @@ def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
 
 def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dict]:
     "Every run of stage `group`/`name`: train, evaluate, record; then write the stage's metrics and plots."
+    if group == "teachers" and name in external_teacher_maps(p):     # a teacher given by its maps: evaluated, not trained
+        records = [external_teacher_record(p, name)]
+        write_stage_outputs(records, group, name)
+        return records
     runs = experiment_runs(p, group, name)
     workers = min(int(p.get("workers", 1)), len(runs))
     if workers <= 1:
