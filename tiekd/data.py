@@ -169,6 +169,8 @@ def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metre
                         "set d_max to the value they were written with; .npy maps must be metres (not millimetres, not "
                         "normalised depth).")
 
+_RESIZE_WARNED: set = set()
+
 def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
                     full: tuple[int, int],  # (H, W) of the image as read
                     crop: tuple[int, int, int, int] | None,  # (top, left, h, w) of the dataset's crop, or None
@@ -181,9 +183,13 @@ def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
     if a.shape == (h, w): return a
     for (H1, W1), cut in (((H, W), True), ((h, w), False)):      # the full image's view, then the cropped one
         if abs(a.shape[0] / a.shape[1] - H1 / W1) <= 0.02 * H1 / W1:
-            warnings.warn(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]}, its image {H1}x{W1}"
-                          f"{' before the crop' if cut and (h, w) != (H, W) else ''}: resized by nearest neighbour "
-                          "(e.g. half-resolution maps). Predict at the image's resolution to avoid it.", stacklevel=3)
+            key = (str(Path(path).parent), a.shape, (H1, W1))           # once per folder and pair of sizes, not per map
+            if key not in _RESIZE_WARNED:
+                _RESIZE_WARNED.add(key)
+                warnings.warn(f"teacher maps in {key[0]!r} are {a.shape[0]}x{a.shape[1]}, their images {H1}x{W1}"
+                              f"{' before the crop' if cut and (h, w) != (H, W) else ''} (first: {Path(path).name!r}): "
+                              "resized by nearest neighbour (e.g. half-resolution maps). Predict at the image's resolution "
+                              "to avoid it.", stacklevel=3)
             r = F.interpolate(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None], (H1, W1), mode="nearest-exact")[0, 0].numpy()
             return r[t:t + h, l:l + w] if cut else r
     raise DataError(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]} but its image is {H}x{W}"
