@@ -19,9 +19,9 @@ from .core import ConfigError, check_param, check_number, atomic_write, atomic_t
 __all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL',
            'IMAGE_EXTS', 'DataError', 'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png',
            'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps',
-           'check_teacher_against_gt', 'fit_teacher_map', 'released_teacher_file_name', 'DepthDataset',
-           'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset', 'warp_batch',
-           'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
+           'check_teacher_against_gt', 'read_teacher_map', 'fit_teacher_map', 'released_teacher_file_name',
+           'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset',
+           'warp_batch', 'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #21e468c2
 class DataError(ValueError):
@@ -169,6 +169,19 @@ def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metre
                         "set d_max to the value they were written with; .npy maps must be metres (not millimetres, not "
                         "normalised depth).")
 
+def read_teacher_map(path,  # a teacher map file (.png released uint16, or .npy metres)
+                     d_max: float,  # the PNG decoding's range
+                     full: tuple[int, int],  # (H, W) of its image as read
+                     crop: tuple[int, int, int, int] | None = None,  # the dataset's crop of that image, or None
+                     gt: np.ndarray | None = None,  # the sample's ground truth on the cropped view, to check against
+                    ) -> np.ndarray:
+    "A teacher map on its image's cropped view, checked: .npy scale, resolution or view (`fit_teacher_map`), scale against `gt`."
+    a = load_teacher_depth(path, d_max)
+    if str(path).endswith(".npy"): _check_scale(a, path, d_max, ".npy metres")
+    a = np.ascontiguousarray(fit_teacher_map(a, full, crop, path), np.float32)
+    if gt is not None: check_teacher_against_gt(a, gt, path, d_max)
+    return a
+
 _RESIZE_WARNED: set = set()
 
 def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
@@ -189,7 +202,7 @@ def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
                 warnings.warn(f"teacher maps in {key[0]!r} are {a.shape[0]}x{a.shape[1]}, their images {H1}x{W1}"
                               f"{' before the crop' if cut and (h, w) != (H, W) else ''} (first: {Path(path).name!r}): "
                               "resized by nearest neighbour (e.g. half-resolution maps). Predict at the image's resolution "
-                              "to avoid it.", stacklevel=3)
+                              "to avoid it.", stacklevel=4)
             r = F.interpolate(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None], (H1, W1), mode="nearest-exact")[0, 0].numpy()
             return r[t:t + h, l:l + w] if cut else r
     raise DataError(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]} but its image is {H}x{W}"
@@ -284,10 +297,8 @@ class DepthDataset(torch.utils.data.Dataset):
             a = read_depth(r["dense"], self.gt_scale); _check_scale(a, r["dense"], self.d_max, self._how(r["dense"]))
             s["dense_depth"] = fit(a, r["dense"], "dense depth map")
         if r.get("teacher") is not None:
-            a = load_teacher_depth(r["teacher"], self.d_max)
-            if str(r["teacher"]).endswith(".npy"): _check_scale(a, r["teacher"], self.d_max, ".npy metres")
-            s["teacher_depth"] = torch.from_numpy(np.ascontiguousarray(fit_teacher_map(a, (H, W), (t, l, h, w), r["teacher"])))[None]
-            if "depth" in s and self.labels: check_teacher_against_gt(s["teacher_depth"][0].numpy(), s["depth"][0].numpy(), r["teacher"], self.d_max)
+            gt = s["depth"][0].numpy() if self.labels else None
+            s["teacher_depth"] = torch.from_numpy(read_teacher_map(r["teacher"], self.d_max, (H, W), (t, l, h, w), gt))[None]
         return s
 
     def _how(self, path) -> str: return ".npy metres" if str(path).endswith(".npy") else f"uint16 / {self.gt_scale:g}"
@@ -651,13 +662,9 @@ class PreparedSplit:
             raise DataError(f"{len(miss)} of {len(self)} samples have no teacher depth map in {str(d)!r}; first: sample "
                             f"{miss[0]!r}, expected file {_expected_teacher_files(miss[0], teacher_format)}. Predict them with the teacher "
                             "(save_teacher_maps) or point to the folder that has them.")
-        maps = []
-        for i, p in enumerate(paths):
-            a = load_teacher_depth(p, d_max)
-            if str(p).endswith(".npy"): _check_scale(a, p, d_max, ".npy metres")
-            a = fit_teacher_map(a, self.size, None, p)    # the prepared images are already cropped and resized
-            if check_gt: check_teacher_against_gt(a, self.depth[i, 0].numpy(), p, d_max)
-            maps.append(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None])
+        maps = [torch.from_numpy(read_teacher_map(p, d_max, self.size, None,   # the prepared images are already cropped
+                                                  self.depth[i, 0].numpy() if check_gt else None))[None]
+                for i, p in enumerate(paths)]
         return self._replace(teacher_depth=torch.stack(maps))
 
     def save(self, path: str | os.PathLike) -> None:
