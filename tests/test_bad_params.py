@@ -25,7 +25,8 @@ DEFAULT = yaml.safe_load((ROOT / "profiles" / "default.yaml").read_text())
 # that has them, e.g. "main (main/baseline/s70): model.encoder='vgg99' is not allowed: expected one of ...".
 ENC = "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, mobilenetv2_100, resnet18, resnet34, resnet50"
 DIST = "gt, reskd-mse, reskd-si, reskd-ssim, reskd-ssim-mse, reskd-ssim-si, tiekd, tiekd-depth, tiekd-dpm"
-FAMS = "adabins, bts, depthformer"
+FAMS = "adabins, bts, depthformer"            # the default profile's teachers.families
+MODEL_FAMS = "adabins, bts, depthformer, unet"   # tiekd.models.TEACHERS, written out
 B, T = "main (main/baseline/s70): ", "teachers (teachers/adabins/s70): "
 PROFILE_CASES = [
     (("distill", "sigma"), 0.0, B + "distill.sigma=0.0 is not allowed: expected a number > 0"),
@@ -66,7 +67,7 @@ PROFILE_CASES = [
     (("teachers", "pretrained"), "/nonexistent/w.pth",
      T + "model.pretrained='/nonexistent/w.pth' is not allowed: expected an existing weights file (.safetensors, .pth or .bin): no such file"),
     (("teachers", "families"), ["adabins", "dpt"],
-     f"teachers (teachers/dpt/s70): model.family='dpt' is not allowed: expected one of {FAMS} (unknown teacher)"),
+     f"teachers (teachers/dpt/s70): model.family='dpt' is not allowed: expected one of {MODEL_FAMS} (unknown teacher)"),
     (("teachers", "families"), [], "teachers.families=[] is not allowed: expected a non-empty list of teacher families"),
     (("teachers", "size"), "huge", T + "model.size='huge' is not allowed: expected one of tiny, small, base, paper for a teacher"),
     (("teachers", "train", "epochs"), 0, T + "train.epochs=0 is not allowed: expected an integer >= 1"),
@@ -92,6 +93,9 @@ PROFILE_CASES = [
     (("mode_sweep", "teachers"), ["dpt"], f"mode_sweep.teachers=['dpt'] is not allowed: expected a list of teachers.families ({FAMS})"),
     (("mode_sweep", "modes"), ["integral", "dense"],
      "mode_sweep (mode_sweep/adabins/modedense-s70): distill.mode='dense' is not allowed: expected integral (the paper) or softmax"),
+    (("mode_sweep", "presets"), ["authors"], "mode_sweep.presets=['authors'] is not allowed: expected a list of tiekd.losses.PRESETS (paper, released)"),
+    (("distill", "preset"), "authors", "main (main/baseline/s70): distill.preset='authors' is not allowed: expected one of paper, released"),
+    (("distill", "reduction"), "sum", "main (main/baseline/s70): distill.reduction='sum' is not allowed: expected one of valid, all"),
     (("seeds",), [70, "x"], "seeds=[70, 'x'] is not allowed: expected a non-empty list of integers"),
     (("seeds",), 70, "seeds=70 is not allowed: expected a list"),
     (("sigma_sweep", "seeds"), ["a"], "sigma_sweep.seeds=['a'] is not allowed: expected a non-empty list of integers"),
@@ -123,7 +127,7 @@ def test_bad_profile_value_is_named(path, value, expected, fault_ledger):
 
 CONFIG_CASES = [
     ({"model": {"kind": "student", "encoder": "vgg99"}}, f"model.encoder='vgg99' is not allowed: expected one of {ENC} (unknown encoder)"),
-    ({"model": {"kind": "teacher", "family": "dpt"}}, f"model.family='dpt' is not allowed: expected one of {FAMS} (unknown teacher)"),
+    ({"model": {"kind": "teacher", "family": "dpt"}}, f"model.family='dpt' is not allowed: expected one of {MODEL_FAMS} (unknown teacher)"),
     ({"distill": {"method": "kd-magic"}}, f"distill.method='kd-magic' is not allowed: expected one of {DIST} (unknown distiller)"),
     ({"distill": {"method": "tiekd", "sigma": 0}}, "distill.sigma=0 is not allowed: expected a number > 0"),
     ({"distill": {"method": "tiekd", "alpha": 2}}, "distill.alpha=2 is not allowed: expected a number >= 0 and <= 1"),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_losses.ipynb #93995b13
 from __future__ import annotations
-import inspect, math
+import inspect, math, warnings
 from typing import Callable
 
 import torch
@@ -16,8 +16,8 @@ from .dpm import (DPM_MODES, DPMOutput, band_halfwidth, bin_centers, bin_edges, 
                        depth_to_dpm, dpm_head, gaussian_bin_masses, prepare_depth, valid_depth)
 
 # %% auto #0
-__all__ = ['SSIM_IMPLS', 'LOSSES', 'LossFn', 'si_loss', 'ssim_map', 'ssim', 'ssim_loss', 'mse_loss', 'teacher_band',
-           'dpm_kl_loss', 'dpm_kl_loss_dense', 'build_loss']
+__all__ = ['SSIM_IMPLS', 'PRESETS', 'REDUCTIONS', 'LOSSES', 'LossFn', 'si_loss', 'ssim_map', 'ssim', 'ssim_loss', 'mse_loss',
+           'teacher_band', 'dpm_kl_loss', 'dpm_kl_loss_dense', 'dpm_kl_loss_eps', 'build_loss']
 
 # %% ../nbs/02_losses.ipynb #7a48fdf6
 def _valid(target: Tensor, mask: Tensor | None) -> Tensor:
@@ -135,10 +135,11 @@ def teacher_band(teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres
                  sigma: float,  # Gaussian standard deviation of the teacher DPM, metres
                  mode: str,  # "integral" or "softmax"
                  valid: Tensor,  # (B, 1, H, W) bool: the pixels that count (at least one)
+                 denom: int | None = None,  # N, the divisor of the sum over pixels: None = the valid pixels' number
                 ) -> tuple[Tensor, Tensor, Tensor]:
     "The teacher's side of the KL, no gradient: (sum p_T log p_T / N, band bins (B, H, W, 2n + 1), weights p_T / N)."
     with torch.no_grad():
-        K, w, n_valid = len(edges) - 1, _uniform_width(edges), int(valid.sum())
+        K, w, n_valid = len(edges) - 1, _uniform_width(edges), denom or int(valid.sum())
         B, _, H, W = teacher_depth.shape
         _, d = prepare_depth(teacher_depth, edges)
         d = d.permute(0, 2, 3, 1).reshape(-1, 1)                            # (N, 1): pixel-major, bins along dim 1
@@ -193,6 +194,39 @@ def dpm_kl_loss_dense(student_logits: Tensor, teacher_depth: Tensor, edges: Tens
     pT = depth_to_dpm(teacher_depth.to(torch.promote_types(teacher_depth.dtype, student_logits.dtype)), edges, sigma, mode)
     kl = (torch.special.xlogy(pT, pT) - pT * F.log_softmax(student_logits, dim=1)).sum(1, keepdim=True)
     return (kl * valid).sum() / valid.sum()
+
+# %% ../nbs/02_losses.ipynb #7e57240c
+PRESETS = {"paper": {"mode": "integral", "kl_eps": 0.0, "reduction": "valid", "mask_teacher": True},
+           "released": {"mode": "softmax", "kl_eps": 1e-7, "reduction": "all", "mask_teacher": False}}
+REDUCTIONS = ("valid", "all")
+
+def dpm_kl_loss_eps(student_logits: Tensor,  # (B, K, H, W) student logits
+                    teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres, usable wherever `valid`
+                    edges: Tensor,  # (K + 1,) bin edges
+                    sigma: float, mode: str,  # the teacher DPM's spread and construction
+                    eps: float,  # the released code's 1e-7, inside and outside the ratio
+                    valid: Tensor,  # (B, 1, H, W) bool: the pixels summed
+                    denom: int,  # divisor of the sum over pixels: the valid pixels' number, or B H W (reduction "all")
+                   ) -> Tensor:
+    "Released KL (b): sum over bins of p_T log(p_T / (q + eps) + eps) where q != 0, summed over `valid` pixels / `denom`."
+    pT = depth_to_dpm(teacher_depth, edges, sigma, mode)
+    q = torch.softmax(student_logits, dim=1)
+    kl = torch.where(q != 0, pT * torch.log(pT / (q + eps) + eps), 0.0).sum(1, keepdim=True)
+    return torch.where(valid, kl, 0.0).sum() / denom
+
+def _check_options(preset, kl_eps, reduction, mask_teacher):
+    check_param(preset in PRESETS, "preset", preset, "one of " + ", ".join(repr(p) for p in PRESETS))
+    check_number("kl_eps", kl_eps, lo=0, hi=1e-2)
+    check_param(reduction in REDUCTIONS, "reduction", reduction, "one of " + ", ".join(repr(r) for r in REDUCTIONS))
+    check_param(isinstance(mask_teacher, bool), "mask_teacher", mask_teacher, "true or false")
+
+def _apply_preset(preset: str, alpha: float, sigma: float, weight: float, opts: dict) -> tuple[float, float, dict]:
+    "(sigma, weight, options) under `preset`: the released one replaces the four options and applies (c)."
+    if preset != "released": return sigma, weight, opts
+    if 0 < alpha < 1 and sigma != 0.5:
+        warnings.warn(f"preset 'released': the full TIE-KD loss uses sigma = 0.5, not the configured {sigma:g} "
+                      "(the released tie_kd_loss.py does not pass sigma on)", stacklevel=3)
+    return (0.5 if 0 < alpha < 1 else sigma), (1.0 if alpha == 1 else weight), dict(PRESETS["released"])
 
 # %% ../nbs/02_losses.ipynb #48667752
 LOSSES = Registry("loss")
@@ -266,18 +300,26 @@ def _reskd_ssim_mse(ssim_weight: float = 1.5, impl: str = "released") -> LossFn:
 
 @LOSSES.register("tiekd")
 def _tiekd(alpha: float = 0.1, sigma: float = 0.5, n_bins: int = 257, d_min: float = 1e-3, d_max: float = 80.0,
-           mode: str = "integral", weight: float = 10.0, impl: str = "released") -> LossFn:
+           mode: str = "integral", weight: float = 10.0, impl: str = "released", preset: str = "paper",
+           kl_eps: float = 0.0, reduction: str = "valid", mask_teacher: bool = True) -> LossFn:
     "TIE-KD: weight (alpha L_DPM + (1 - alpha) (1 - SSIM(D_S, D_T)))."
-    check_number("alpha", alpha, lo=0, hi=1); check_dpm_args(sigma, mode)
-    check_number("weight", weight, lo=0); _check_ssim_impl(impl)
+    check_number("alpha", alpha, lo=0, hi=1); _check_options(preset, kl_eps, reduction, mask_teacher)
+    sigma, weight, o = _apply_preset(preset, alpha, sigma, weight, dict(mode=mode, kl_eps=kl_eps, reduction=reduction,
+                                                                         mask_teacher=mask_teacher))
+    mode, kl_eps, reduction, mask_teacher = o["mode"], o["kl_eps"], o["reduction"], o["mask_teacher"]
+    check_dpm_args(sigma, mode); check_number("weight", weight, lo=0); _check_ssim_impl(impl)
     edges = bin_edges(d_min, d_max, n_bins, dtype=torch.float64)
     cache = {}
     def fn(out: dict, ref_depth: Tensor, mask: Tensor | None = None):
-        fused = isinstance(out, DPMOutput)                   # a DPM student: depth and KL from one pass, no logits
+        fused = isinstance(out, DPMOutput) and not kl_eps    # a DPM student: depth and KL from one pass, no logits
         logits = out["logits"] if not fused and "logits" in out else None
         K = len(out.centers) if fused else None if logits is None else logits.shape[1]
         check_param(K is not None or alpha == 0, "model output keys", sorted(out),
                     f"'logits' (B, K, H, W) for loss 'tiekd' with alpha = {alpha}: use a DPM student (head='dpm')")
+        if mask_teacher: valid = _valid(ref_depth, mask)
+        else:   # (e): a pixel without a teacher value counts, as a teacher depth at the range's lower end
+            valid = torch.isfinite(ref_depth) if mask is None else torch.isfinite(ref_depth) & mask.bool()
+            ref_depth = torch.where(valid_depth(ref_depth), ref_depth, torch.full_like(ref_depth, d_min))
         parts, l_dpm = {}, None
         if K is None: pred = _depth_of(out)
         else:
@@ -286,29 +328,37 @@ def _tiekd(alpha: float = 0.1, sigma: float = 0.5, n_bins: int = 257, d_min: flo
             e = cache.setdefault((like.device, like.dtype), edges.to(like.device, like.dtype))
             B, H, W = like.shape[:3] if fused else (like.shape[0], *like.shape[2:])
             check_param(tuple(ref_depth.shape) == (B, 1, H, W), "teacher_depth.shape", tuple(ref_depth.shape), f"{(B, 1, H, W)}")
-            valid = _valid(ref_depth, mask)
             ref = ref_depth.to(torch.promote_types(ref_depth.dtype, like.dtype))
-            const, idx, wt = teacher_band(ref, e, sigma, mode, valid) if valid.any() else (torch.zeros(()), None, None)
-            if fused: pred, ce = out.depth_and_ce(idx, wt)
-            else: pred, ce = _depth_of(out), dpm_head(logits.permute(0, 2, 3, 1), bin_centers(e), idx=idx, weights=wt)[1]
-            l_dpm = const.to(ce) + ce
+            denom = valid.numel() if reduction == "all" else None
+            if kl_eps:
+                pred = _depth_of(out)
+                l_dpm = (dpm_kl_loss_eps(logits, ref, e, sigma, mode, kl_eps, valid, denom or int(valid.sum()))
+                         if valid.any() else _zero(logits))
+            else:
+                const, idx, wt = teacher_band(ref, e, sigma, mode, valid, denom) if valid.any() else (torch.zeros(()), None, None)
+                if fused: pred, ce = out.depth_and_ce(idx, wt)
+                else: pred, ce = _depth_of(out), dpm_head(logits.permute(0, 2, 3, 1), bin_centers(e), idx=idx, weights=wt)[1]
+                l_dpm = const.to(ce) + ce
             parts["dpm"] = l_dpm.detach()
         with torch.set_grad_enabled(torch.is_grad_enabled() and alpha < 1):
-            l_depth = ssim_loss(pred, ref_depth, impl=impl, mask=_valid(ref_depth, mask))
+            l_depth = ssim_loss(pred, ref_depth, impl=impl, mask=valid)
         parts = {"ssim": l_depth.detach(), **parts}
         total = (1 - alpha) * l_depth if alpha < 1 else _zero(pred)
         if l_dpm is not None and alpha > 0: total = total + alpha * l_dpm
         return weight * total, parts
+    fn.masks_reference = mask_teacher   # the training loop leaves pixels without a teacher value in its mask if False
     return fn
 
 @LOSSES.register("tiekd-dpm")
 def _tiekd_dpm(sigma: float = 0.5, n_bins: int = 257, d_min: float = 1e-3, d_max: float = 80.0,
-               mode: str = "integral", weight: float = 10.0, impl: str = "released") -> LossFn:
+               mode: str = "integral", weight: float = 10.0, impl: str = "released", preset: str = "paper",
+               kl_eps: float = 0.0, reduction: str = "valid", mask_teacher: bool = True) -> LossFn:
     "Ablation: L_DPM only (alpha = 1)."
-    return _tiekd(1.0, sigma, n_bins, d_min, d_max, mode, weight, impl)
+    return _tiekd(1.0, sigma, n_bins, d_min, d_max, mode, weight, impl, preset, kl_eps, reduction, mask_teacher)
 
 @LOSSES.register("tiekd-depth")
 def _tiekd_depth(sigma: float = 0.5, n_bins: int = 257, d_min: float = 1e-3, d_max: float = 80.0,
-                 mode: str = "integral", weight: float = 10.0, impl: str = "released") -> LossFn:
+                 mode: str = "integral", weight: float = 10.0, impl: str = "released", preset: str = "paper",
+                 kl_eps: float = 0.0, reduction: str = "valid", mask_teacher: bool = True) -> LossFn:
     "Ablation: L_depth = 1 - SSIM only (alpha = 0)."
-    return _tiekd(0.0, sigma, n_bins, d_min, d_max, mode, weight, impl)
+    return _tiekd(0.0, sigma, n_bins, d_min, d_max, mode, weight, impl, preset, kl_eps, reduction, mask_teacher)

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from .core import ConfigError, check_param, atomic_write, project_root, resolve_device
-from . import train as ttrain
+from . import losses as tlosses, train as ttrain
 from .evaluate import evaluate_model, model_cost
 
 # %% auto #0
@@ -160,6 +160,7 @@ def experiment_runs(p: dict, group: str, name: str, method: str | None = None) -
         [student("tiekd", name, s, sigma=v) for v in e["values"] if v != p["distill"]["sigma"] for s in seeds]
     elif group == "mode_sweep":
         [student("tiekd", name, s, mode=m) for m in e["modes"] if m != p["distill"]["mode"] for s in seeds]
+        [student("tiekd", name, s, preset=v) for v in e.get("presets", []) if v != p["distill"].get("preset", "paper") for s in seeds]
     elif group == "aux":
         t, m = name.split("-", 1)
         [student(m, t, s, aux_unlabeled=e["n_unlabeled"]) for s in seeds]
@@ -192,6 +193,9 @@ def validate_params(p: dict) -> dict:
     for g in ("ablation", "mode_sweep"):
         at = p[g].get("teachers", fams)
         check_param(isinstance(at, list) and set(at) <= set(fams), f"{g}.teachers", at, f"a list of teachers.families ({', '.join(fams)})")
+    pr = p["mode_sweep"].get("presets", [])
+    check_param(isinstance(pr, list) and all(isinstance(v, str) for v in pr) and set(pr) <= set(tlosses.PRESETS),
+                "mode_sweep.presets", pr, f"a list of tiekd.losses.PRESETS ({', '.join(tlosses.PRESETS)})")
     ov = p["teachers"].get("overrides") or {}
     check_param(isinstance(ov, dict) and set(ov) <= set(fams) and all(isinstance(v, dict) for v in ov.values()),
                 "teachers.overrides", ov, f"a mapping from teachers.families ({', '.join(fams)}) to `train` keys")
@@ -224,7 +228,8 @@ def run_record(run: dict, result: dict, ev: dict, cost: dict) -> dict:
     group = "main" if run["group"] == "ablation" else run["group"].removesuffix("_sweep")
     return {"run_id": run["run_id"], "group": group, "teacher": run["teacher"], "method": run["method"],
             "encoder": run["encoder"], "seed": run["seed"], "alpha": d.get("alpha"), "sigma": d.get("sigma"),
-            "n_bins": d.get("n_bins"), "mode": d.get("mode"), "aux_unlabeled": d.get("aux_unlabeled", 0),
+            "n_bins": d.get("n_bins"), "mode": d.get("mode"), "preset": d.get("preset", "paper"),
+            "aux_unlabeled": d.get("aux_unlabeled", 0),
             "metrics": ev["mean"], "dense_metrics": ev["dense"], "params": cost["params"], "flops": cost["flops"],
             "infer_ms": cost["latency_ms"], "train_s": result["train_seconds"], "images_per_s": result["images_per_s"]}
 

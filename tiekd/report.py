@@ -21,16 +21,16 @@ from .core import ConfigError, check_param, check_number, atomic_write
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'HIGHER_IS_BETTER', 'METRIC_LABELS', 'METRIC_DIGITS', 'TEACHERS', 'TEACHER_LABELS', 'RESKD_METHODS',
            'ABLATION_METHODS', 'STUDENT_METHODS', 'METHOD_LABELS', 'GROUPS', 'PAPER_KITTI', 'PAPER_METRICS',
-           'RUN_REQUIRED', 'RUN_OPTIONAL', 'EXTRA_VALUES', 'VALUE_COLUMNS', 'SUMMARY_KEYS', 'CLAIMS', 'CLAIM_COLUMNS',
-           'STYLE', 'DEPTH_CMAP', 'PARAM_LABELS', 'TABLES', 'FIGURES', 'metric_better', 'teacher_label', 'method_label',
-           'paper_encoder', 'paper_kitti', 'MissingResults', 'flatten_run', 'load_runs', 'load_per_image', 'summarise',
-           'Table', 'tex_escape', 'table_markdown', 'table_latex', 'table_csv_frame', 'provenance_stamp', 'stamped',
-           'provenance', 'write_table', 'bold_best', 'main_encoder', 'main_table', 'main_vs_paper_table',
-           'ablation_table', 'backbones_table', 'mode_table', 'aux_table', 'teachers_table', 'paired_bootstrap',
-           'verdict', 'paired_arrays', 'sweep_runs', 'claims_table', 'claims_summary', 'claims_as_table', 'as_rgb',
-           'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative', 'teacher_dpm_np', 'fig2_overview',
-           'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep', 'fig4_alpha', 'fig5_sigma',
-           'make_all']
+           'RUN_REQUIRED', 'RUN_OPTIONAL', 'EXTRA_VALUES', 'VALUE_COLUMNS', 'SUMMARY_KEYS', 'MODE_ROWS', 'CLAIMS',
+           'CLAIM_COLUMNS', 'STYLE', 'DEPTH_CMAP', 'PARAM_LABELS', 'TABLES', 'FIGURES', 'metric_better',
+           'teacher_label', 'method_label', 'paper_encoder', 'paper_kitti', 'MissingResults', 'flatten_run',
+           'load_runs', 'load_per_image', 'summarise', 'Table', 'tex_escape', 'table_markdown', 'table_latex',
+           'table_csv_frame', 'provenance_stamp', 'stamped', 'provenance', 'write_table', 'bold_best', 'main_encoder',
+           'main_table', 'main_vs_paper_table', 'ablation_table', 'backbones_table', 'mode_table', 'aux_table',
+           'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'sweep_runs', 'claims_table',
+           'claims_summary', 'claims_as_table', 'as_rgb', 'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative',
+           'teacher_dpm_np', 'fig2_overview', 'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep',
+           'fig4_alpha', 'fig5_sigma', 'make_all']
 
 # %% ../nbs/09_report.ipynb #cf4ed022
 METRIC_KEYS = ("a1", "a2", "a3", "abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog")
@@ -108,7 +108,7 @@ def paper_kitti(method: str, teacher: str | None, encoder: str | None, metric: s
 
 # %% ../nbs/09_report.ipynb #c6a416cf
 RUN_REQUIRED = ("run_id", "group", "method", "seed", "metrics")
-RUN_OPTIONAL = {"teacher": None, "encoder": None, "alpha": None, "sigma": None, "n_bins": None, "mode": None,
+RUN_OPTIONAL = {"teacher": None, "encoder": None, "alpha": None, "sigma": None, "n_bins": None, "mode": None, "preset": "paper",
                 "aux_unlabeled": 0, "params": None, "flops": None, "infer_ms": None, "train_s": None,
                 "profile": None, "config_hash": None}   # provenance: the profile that ran it and its config's hash
 EXTRA_VALUES = ("params", "flops", "infer_ms", "train_s")
@@ -205,7 +205,7 @@ def load_per_image(runs_dir: str | os.PathLike,  # folder holding `<run_id>/per_
     return out
 
 # %% ../nbs/09_report.ipynb #25e78fb5
-SUMMARY_KEYS = ("group", "method", "teacher", "encoder", "alpha", "sigma", "n_bins", "mode", "aux_unlabeled")
+SUMMARY_KEYS = ("group", "method", "teacher", "encoder", "alpha", "sigma", "n_bins", "mode", "preset", "aux_unlabeled")
 
 def summarise(df: pd.DataFrame,  # runs, as from `load_runs`
               by: Sequence[str] | str = SUMMARY_KEYS,  # columns identifying a configuration (all seeds pooled)
@@ -524,18 +524,23 @@ def backbones_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> T
     return _build(rows, ["Encoder", "Method"], [*metrics, "params"], block=1, caption=cap, paper=paper,
                   scale={"params": 1e6}, no_std=("params",), extra_digits={"params": 2}, extra_labels={"params": "params (M)"})
 
+MODE_ROWS = ((dict(mode="integral", preset="paper"), "integral (paper, Eq. 2)"),
+             (dict(mode="softmax", preset="paper"), "softmax (released code)"),
+             (dict(preset="released"), "released preset (softmax, a, b, c, e)"))
+
 def mode_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
-    "DPM mode: TIE-KD with the paper's integral DPM vs the released code's softmax DPM, per teacher."
+    "DPM mode: TIE-KD with the paper's integral DPM, the released code's softmax DPM, and the whole released preset, per teacher."
     md = _sel(df, "mode", "tiekd")
     if md.empty: raise MissingResults("no TIE-KD runs in group 'mode'")
     rows = []
     for e in sorted(set(md.encoder.dropna())):
         for t in _teachers_in(md):
-            for mode, lab in (("integral", "integral (paper, Eq. 2)"), ("softmax", "softmax (released code)")):
-                r = _sel(md, teacher=t, encoder=e, mode=mode)
-                if r.empty: r = _sel(df, "main", "tiekd", t, encoder=e, mode=mode)
+            for sel, lab in MODE_ROWS:
+                r = _sel(md, teacher=t, encoder=e, **sel)
+                if r.empty: r = _sel(df, "main", "tiekd", t, encoder=e, **sel)
                 if len(r): rows.append(((teacher_label(t), e, lab), _stats(r, metrics)))
-    cap = "DPM construction: TIE-KD students with the paper's integral DPM vs the released softmax DPM; mean ± std over seeds; best per teacher in bold."
+    cap = ("DPM construction: TIE-KD students with the paper's integral DPM, the released softmax DPM, and the released "
+           "code's whole L_DPM (tiekd.losses.PRESETS; docs/method.md section 8); mean ± std over seeds; best per teacher in bold.")
     return _build(rows, ["Teacher", "Encoder", "DPM mode"], list(metrics), block=2, caption=cap)
 
 def aux_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from .core import (ConfigError, Registry, atomic_torch_save, atomic_write, check_number, check_param,
                         project_root, resolve_device, seed_everything)
 from . import data as tdata, losses as tlosses, models as tmodels
+from .dpm import DPM_MODES
 
 # %% auto #0
 __all__ = ['DISTILLERS', 'DEFAULT_CONFIG', 'TEACHER_FORMAT', 'CHECKPOINT_FORMAT', 'MODEL_FORMAT', 'Distiller', 'valid_mask',
@@ -55,7 +56,7 @@ class Distiller:
         return tlosses.build_loss(self.loss, **self.loss_params(cfg))
 
 DISTILLERS = Registry("distiller")
-_DPM_PARAMS = ("sigma", "n_bins", "mode", "d_min", "d_max")
+_DPM_PARAMS = ("sigma", "n_bins", "mode", "d_min", "d_max", "preset", "kl_eps", "reduction", "mask_teacher")
 for _d in [Distiller("gt", "si", "gt", "regression", doc="ground truth, scale-invariant loss (teachers, baseline student)"),
            *[Distiller(n, n, "teacher", "regression", doc=f"response-based KD ({n[6:]}) on the teacher's depth")
              for n in ("reskd-ssim", "reskd-mse", "reskd-si", "reskd-ssim-si", "reskd-ssim-mse")],
@@ -66,9 +67,10 @@ for _d in [Distiller("gt", "si", "gt", "regression", doc="ground truth, scale-in
 
 def valid_mask(ref: torch.Tensor,  # reference depth (B,1,H,W) in metres, 0 = no value
                top_crop_frac: float = 0.0,  # fraction of the top rows to drop (released code: 110/352)
+               require_value: bool = True,  # False: pixels without a reference value (0) stay (`mask_teacher: false`)
               ) -> torch.Tensor:
-    "Pixels the loss sees: finite reference > 0, minus the top `round(top_crop_frac * H)` rows."
-    m = torch.isfinite(ref) & (ref > 0)
+    "Pixels the loss sees: finite reference > 0 (or finite, if not `require_value`), minus the top `round(top_crop_frac * H)` rows."
+    m = torch.isfinite(ref) & (ref > 0) if require_value else torch.isfinite(ref)
     rows = int(round(top_crop_frac * ref.shape[-2]))
     if rows: m[..., :rows, :] = False
     return m
@@ -88,6 +90,7 @@ DEFAULT_CONFIG: dict = {
     "model": {"kind": "student", "encoder": "mobilenetv2_100", "family": "adabins", "size": "small",
               "head": "auto", "pretrained": False},
     "distill": {"method": "gt", "alpha": 0.1, "sigma": 0.5, "n_bins": 257, "mode": "integral",
+                "preset": "paper", "kl_eps": 0.0, "reduction": "valid", "mask_teacher": True,   # tiekd.losses.PRESETS
                 "aux_unlabeled": 0, "top_crop_frac": 0.0, "teacher_dir": None},
 }
 
@@ -176,7 +179,12 @@ def validate_config(cfg: dict | None = None,  # a (partial) nested config; missi
     check_number("distill.alpha", k["alpha"], lo=0, hi=1)
     check_number("distill.sigma", k["sigma"], lo=0, lo_open=True)
     check_number("distill.n_bins", k["n_bins"], lo=2, integer=True)
-    check_param(k["mode"] in ("integral", "softmax"), "distill.mode", k["mode"], "integral (the paper) or softmax (released code)")
+    check_param(k["mode"] in DPM_MODES, "distill.mode", k["mode"], "integral (the paper) or softmax (released code)")
+    check_param(k["preset"] in tlosses.PRESETS, "distill.preset", k["preset"],
+                "one of " + ", ".join(tlosses.PRESETS) + " (released: the authors' code's L_DPM, docs/method.md section 8)")
+    check_number("distill.kl_eps", k["kl_eps"], lo=0, hi=1e-2)
+    check_param(k["reduction"] in tlosses.REDUCTIONS, "distill.reduction", k["reduction"], "one of " + ", ".join(tlosses.REDUCTIONS))
+    check_param(isinstance(k["mask_teacher"], bool), "distill.mask_teacher", k["mask_teacher"], "true or false")
     check_number("distill.aux_unlabeled", k["aux_unlabeled"], lo=0, integer=True)
     check_number("distill.top_crop_frac", k["top_crop_frac"], lo=0, hi=1, hi_open=True)
     check_param(k["teacher_dir"] is None or isinstance(k["teacher_dir"], (str, os.PathLike)), "distill.teacher_dir",
@@ -693,7 +701,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
                 if world > 1: batch = {key: v[rank * lb:(rank + 1) * lb] for key, v in batch.items()}
                 x, ref = batch["image"].to(device).contiguous(memory_format=fmt), batch[pool.ref_key].to(device)
                 out = ddp(x)
-                total, parts = loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"]))
+                total, parts = loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"], getattr(loss_fn, "masks_reference", True)))
                 names = list(parts)
                 vals = _reduce([float(total.detach())] + [float(parts[n]) for n in names]
                                + [float(not torch.isfinite(total.detach()))], world, device)
