@@ -24,9 +24,10 @@ DEFAULT = yaml.safe_load((ROOT / "profiles" / "default.yaml").read_text())
 # writes the value, and what is allowed). Keys of a run's config (`model.encoder`, `train.lr`, ...) come with the run
 # that has them, e.g. "main (main/baseline/s70): model.encoder='vgg99' is not allowed: expected one of ...".
 ENC = "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, mobilenetv2_100, resnet18, resnet34, resnet50"
-DIST = "gt, reskd-mse, reskd-si, reskd-ssim, reskd-ssim-mse, reskd-ssim-si, tiekd, tiekd-depth, tiekd-dpm"
-FAMS = "adabins, bts, depthformer"            # the default profile's teachers.families
-MODEL_FAMS = "adabins, bts, depthformer, unet"   # tiekd.models.TEACHERS, written out
+DIST = ("gt, reskd-mse, reskd-si, reskd-ssim, reskd-ssim-mse, reskd-ssim-si, spatialkd, spatialkd-decomp, spatialkd-replace, "
+        "tiekd, tiekd-depth, tiekd-dpm")
+FAMS = "adabins, bts, depthformer, unet"       # the default profile's teachers.families
+MODEL_FAMS = FAMS                             # tiekd.models.TEACHERS, written out: the same four
 B, T = "main (main/baseline/s70): ", "teachers (teachers/adabins/s70): "
 PROFILE_CASES = [
     (("distill", "sigma"), 0.0, B + "distill.sigma=0.0 is not allowed: expected a number > 0"),
@@ -66,7 +67,7 @@ PROFILE_CASES = [
     (("students", "pretrained"), True, B + "model.pretrained=True is not allowed: expected false or the path of a local weights file (tiekd never downloads"),
     (("teachers", "pretrained"), "/nonexistent/w.pth",
      T + "model.pretrained='/nonexistent/w.pth' is not allowed: expected an existing weights file (.safetensors, .pth or .bin): no such file"),
-    (("teachers", "families"), ["adabins", "dpt"],
+    (("teachers", "families"), ["adabins", "bts", "depthformer", "unet", "dpt"],
      f"teachers (teachers/dpt/s70): model.family='dpt' is not allowed: expected one of {MODEL_FAMS} (unknown teacher)"),
     (("teachers", "families"), [], "teachers.families=[] is not allowed: expected a non-empty list of teacher families"),
     (("teachers", "size"), "huge", T + "model.size='huge' is not allowed: expected one of tiny, small, base, paper for a teacher"),
@@ -96,6 +97,9 @@ PROFILE_CASES = [
     (("mode_sweep", "presets"), ["authors"], "mode_sweep.presets=['authors'] is not allowed: expected a list of tiekd.losses.PRESETS (paper, released)"),
     (("distill", "preset"), "authors", "main (main/baseline/s70): distill.preset='authors' is not allowed: expected one of paper, released"),
     (("distill", "reduction"), "sum", "main (main/baseline/s70): distill.reduction='sum' is not allowed: expected one of valid, all"),
+    (("spatial", "teacher"), "dpt", f"spatial.teacher='dpt' is not allowed: expected one of teachers.families ({FAMS})"),
+    (("distill", "spatial"), {"gamma": 1}, "main (main/baseline/s70): distill.spatial.gamma=1 is not allowed: unknown key; expected one of "
+     "alpha, beta, blocks, p_max, ramp, w_feat, w_lap, w_replace, w_si under distill.spatial"),
     (("seeds",), [70, "x"], "seeds=[70, 'x'] is not allowed: expected a non-empty list of integers"),
     (("seeds",), 70, "seeds=70 is not allowed: expected a list"),
     (("sigma_sweep", "seeds"), ["a"], "sigma_sweep.seeds=['a'] is not allowed: expected a non-empty list of integers"),

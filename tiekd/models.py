@@ -8,7 +8,7 @@ import math
 import os
 from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import timm
 import torch
@@ -24,7 +24,7 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ENCODERS', 'STUDENT_SIZES', 'HEADS'
            'TEACHER_SIZE_NAMES', 'TEACHERS', 'count_parameters', 'pad_to_multiple', 'resize_like', 'DepthModel',
            'check_pretrained', 'timm_features', 'conv_bn_act', 'double_conv', 'UNetDecoder', 'DepthStudent',
            'build_student', 'AdaptiveBinsHead', 'AdaBinsTeacher', 'local_planar_guidance', 'PlaneLayer', 'DenseASPP',
-           'BTSTeacher', 'TransConvFusion', 'DepthFormerTeacher', 'build_teacher']
+           'BTSTeacher', 'TransConvFusion', 'DepthFormerTeacher', 'UNetTeacher', 'build_teacher']
 
 # %% ../nbs/04_models.ipynb #f1789970
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -128,13 +128,21 @@ class UNetDecoder(nn.Module):
 
     def forward(self, feats: Sequence[Tensor],  # encoder features, shallowest first
                 out_size: tuple[int, int] | None = None,  # size of the full-resolution stage (default 2 x the stride-2 map)
+                hook: Callable[[int, Tensor], Tensor] | None = None,  # hook(i, x) -> x after stage i (0: the bottleneck)
                ) -> Tensor:
-        x = self.bottleneck(feats[-1])
-        for stage, skip in zip(self.stages, reversed(feats[:-1])):
-            x = stage(torch.cat([resize_like(x, skip.shape[-2:]), skip], 1))
+        hook = hook or (lambda i, x: x)
+        x = hook(0, self.bottleneck(feats[-1]))
+        for i, (stage, skip) in enumerate(zip(self.stages, reversed(feats[:-1])), 1):
+            x = hook(i, stage(torch.cat([resize_like(x, skip.shape[-2:]), skip], 1)))
         if self.final is not None:
-            x = self.final(resize_like(x, out_size or (2 * x.shape[-2], 2 * x.shape[-1])))
+            x = hook(len(self.stages) + 1, self.final(resize_like(x, out_size or (2 * x.shape[-2], 2 * x.shape[-1]))))
         return x
+
+    @property
+    def stage_widths(self) -> list[int]:
+        "The width of each stage's output, in the order `hook` sees them (bottleneck first)."
+        ws = [self.bottleneck.out_channels, *(s[-1][0].out_channels for s in self.stages)]
+        return ws + ([self.final[-1][0].out_channels] if self.final is not None else [])
 
 # %% ../nbs/04_models.ipynb #ce02bbdd
 STUDENT_SIZES = {"tiny": (8, 8, 16, 16, 32, 32), "small": (16, 32, 64, 128, 256, 512), "paper": (40, 80, 160, 320, 640, 1280)}
@@ -163,9 +171,11 @@ class DepthStudent(DepthModel):
             self.head = nn.Conv2d(w, self.n_bins, 1)
             self.register_buffer("centers", bin_centers(bin_edges(d_min, d_max, self.n_bins)))
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
+    def forward(self, x: Tensor,
+                hook: Callable[[int, Tensor], Tensor] | None = None,  # passed to the decoder (Spatial-KD's features)
+               ) -> dict[str, Tensor]:
         xp, (h, w) = self.prepare(x)
-        y = self.decoder(self.encoder(xp), out_size=xp.shape[-2:])[..., :h, :w]
+        y = self.decoder(self.encoder(xp), out_size=xp.shape[-2:], hook=hook)[..., :h, :w]
         if self.head_type == "regression": return {"depth": torch.sigmoid(self.head(y)) * self.d_max}
         # the 1x1 head runs inside `dpm_head`, on pixel-major features: the K logits per pixel are never stored
         return DPMOutput(y.permute(0, 2, 3, 1), self.head.weight.flatten(1), self.head.bias, self.centers)
@@ -354,11 +364,13 @@ class DepthFormerTeacher(DepthModel):
         self.decoder = UNetDecoder([conv_ch, dim, dim, dim, dim], tuple(decoder_widths))
         self.head = nn.Conv2d(self.decoder.out_channels, 1, 3, padding=1)
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
+    def forward(self, x: Tensor,
+                hook: Callable[[int, Tensor], Tensor] | None = None,  # passed to the decoder (Spatial-KD reads its stages)
+               ) -> dict[str, Tensor]:
         xp, (h, w) = self.prepare(x)
         ts = [p(t.permute(0, 3, 1, 2)) for p, t in zip(self.proj, self.encoder(xp))]
         c, (t3, t4) = self.fusion(self.conv_branch(xp), ts[2:])
-        y = self.decoder([c, ts[0], ts[1], t3, t4], out_size=xp.shape[-2:])[..., :h, :w]
+        y = self.decoder([c, ts[0], ts[1], t3, t4], out_size=xp.shape[-2:], hook=hook)[..., :h, :w]
         return {"depth": self.bounded(self.head(y))}
 
 # %% ../nbs/04_models.ipynb #ac338a25
@@ -390,6 +402,18 @@ TEACHERS = Registry("teacher")
 TEACHERS.register("adabins")(AdaBinsTeacher)
 TEACHERS.register("bts")(BTSTeacher)
 TEACHERS.register("depthformer")(DepthFormerTeacher)
+
+class UNetTeacher(DepthStudent):
+    "The students' own design (DenseDepth-style decoder, regression head) with a larger encoder and wider decoder: Spatial-KD's matched teacher."
+    def __init__(self, encoder: str = "resnet34", decoder_widths: Sequence[int] = STUDENT_SIZES["small"],
+                 d_min: float = 1e-3, d_max: float = 80.0, pretrained: bool | str = False):
+        super().__init__(encoder, "regression", decoder_widths, d_min, d_max, pretrained=pretrained)
+
+TEACHER_SIZES["unet"] = {"tiny": dict(encoder="resnet18", decoder_widths=STUDENT_SIZES["tiny"]),
+                         "small": dict(encoder="resnet34", decoder_widths=STUDENT_SIZES["small"]),
+                         "base": dict(encoder="resnet50", decoder_widths=STUDENT_SIZES["small"]),
+                         "paper": dict(encoder="resnet50", decoder_widths=STUDENT_SIZES["paper"])}
+TEACHERS.register("unet")(UNetTeacher)
 
 def build_teacher(family: str,  # "adabins", "bts" or "depthformer"
                   size: str = "small",  # "tiny", "small", "base" or "paper"

@@ -18,13 +18,13 @@ from .evaluate import evaluate_model, model_cost
 
 # %% auto #0
 __all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli', 'teacher_dir',
-           'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'stage_metric_files',
+           'teacher_model', 'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'stage_metric_files',
            'validate_params', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
            'load_prepared', 'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record',
            'teacher_predictions', 'run_stage']
 
 # %% ../nbs/10_pipeline.ipynb #1b892f96
-EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux")
+EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux", "spatial")
 
 def profile_names(root: str | os.PathLike | None = None) -> list[str]:
     "The profiles in `profiles/`."
@@ -94,6 +94,10 @@ def teacher_dir(family: str) -> str:
     "Where a teacher's stored predictions go."
     return f"artifacts/teacher_depth/{family}"
 
+def teacher_model(p: dict, family: str) -> str:
+    "The trained teacher's network (for a distiller whose teacher runs in the training loop)."
+    return f"artifacts/runs/teachers/{family}/s{p['teachers'].get('seed', 70)}/model.pt"
+
 def _per_family(v: Any, family: str) -> Any:
     "A teacher setting given once for all families or as {family: value}."
     return v.get(family, False) if isinstance(v, dict) else v
@@ -115,6 +119,8 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
     if method != "gt":
         check_param(teacher is not None, "teacher", teacher, f"a teacher family for method {method!r}")
         d["teacher_dir"] = teacher_dir(teacher)
+        if method in ttrain.DISTILLERS and ttrain.DISTILLERS.get(method).teacher_in_loop:   # (an unknown method: validate_config says so)
+            d["teacher_model"] = teacher_model(p, teacher)
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED},
             "train": {"device": p.get("device", "auto"), **copy.deepcopy(s["train"]), "seed": int(seed)},
             "model": {"kind": "student", "encoder": encoder or s["encoder"], "size": s["size"],
@@ -124,10 +130,11 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
 def _names(group: str, p: dict) -> list[str]:
     e = p.get(group, {})
     if group == "teachers": return list(p["teachers"]["families"])
-    if group == "main": return ["baseline", *p["teachers"]["families"]]   # one stage per teacher: all methods, all seeds
+    main_t = p["main"].get("teachers", p["teachers"]["families"])   # the main comparison's teachers (default: every family)
+    if group == "main": return ["baseline", *main_t]   # one stage per teacher: all methods, all seeds
     if group == "ablation": return list(e["teachers"])
-    if group == "backbones": return [f"{enc}-{t}" for enc in e["encoders"] for t in ["baseline", *p["teachers"]["families"]]]
-    if group in ("alpha_sweep", "sigma_sweep"): return [e["teacher"]]
+    if group == "backbones": return [f"{enc}-{t}" for enc in e["encoders"] for t in ["baseline", *main_t]]
+    if group in ("alpha_sweep", "sigma_sweep", "spatial"): return [e["teacher"]]
     if group == "mode_sweep": return list(e.get("teachers", p["teachers"]["families"]))
     if group == "aux": return [f"{e['teacher']}-{m}" for m in e["methods"]]
     raise ConfigError(f"group={group!r} is not allowed: expected one of teachers, {', '.join(EXPERIMENT_KEYS)}.")
@@ -164,6 +171,9 @@ def experiment_runs(p: dict, group: str, name: str, method: str | None = None) -
     elif group == "aux":
         t, m = name.split("-", 1)
         [student(m, t, s, aux_unlabeled=e["n_unlabeled"]) for s in seeds]
+    elif group == "spatial":   # the rivals from the matched teacher: every seed; the ablations on their own seeds
+        [student(m, name, s, tag=f"{m}-") for m in e["methods"] for s in seeds]
+        [student(m, name, s, tag=f"{m}-") for m in e.get("ablation", []) for s in e.get("ablation_seeds", seeds)]
     return [r for r in runs if method is None or r["method"] == method]
 
 def stage_names(p: dict, group: str) -> list[str]:
@@ -188,9 +198,11 @@ def validate_params(p: dict) -> dict:
     check_param(isinstance(fams, list) and len(fams) > 0, "teachers.families", fams, "a non-empty list of teacher families")
     w = p.get("workers", 1)
     check_param(isinstance(w, int) and not isinstance(w, bool) and w >= 1, "workers", w, "an integer >= 1 (processes per stage)")
-    for g in ("alpha_sweep", "sigma_sweep", "aux"):
+    for g in ("alpha_sweep", "sigma_sweep", "aux", "spatial"):
         check_param(p[g].get("teacher") in fams, f"{g}.teacher", p[g].get("teacher"), f"one of teachers.families ({', '.join(fams)})")
-    for g in ("ablation", "mode_sweep"):
+    check_param("teachers" in p["main"], "main.teachers", None, "a list of teachers.families: dvc.yaml's main and backbones "
+                "stages run one per entry (e.g. every family but a Spatial-KD-only teacher)")
+    for g in ("main", "ablation", "mode_sweep"):
         at = p[g].get("teachers", fams)
         check_param(isinstance(at, list) and set(at) <= set(fams), f"{g}.teachers", at, f"a list of teachers.families ({', '.join(fams)})")
     pr = p["mode_sweep"].get("presets", [])
@@ -202,6 +214,9 @@ def validate_params(p: dict) -> dict:
     mp = p["teachers"].get("maps") or {}
     check_param(isinstance(mp, dict) and set(mp) <= set(fams) and all(isinstance(v, str) and v for v in mp.values()),
                 "teachers.maps", mp, f"a mapping from teachers.families ({', '.join(fams)}) to folders of teacher maps")
+    st = p["spatial"].get("teacher")
+    check_param(st not in mp, "spatial.teacher", st, "a teacher the pipeline trains, not one given by its maps "
+                "(teachers.maps): Spatial-KD runs the teacher's network in every step")
     cd = p.get("check_data", 0)
     check_param(isinstance(cd, int) and not isinstance(cd, bool) and cd >= 0, "check_data", cd,
                 "an integer >= 0: split lines the prepare stage decodes first (tiekd_check_data --stage); 0: no check")
@@ -209,6 +224,8 @@ def validate_params(p: dict) -> dict:
     check_param(seeds_ok(p["seeds"]), "seeds", p["seeds"], "a non-empty list of integers")
     for g in EXPERIMENT_KEYS:   # an experiment's own seeds replace the top-level list
         if "seeds" in p[g]: check_param(seeds_ok(p[g]["seeds"]), f"{g}.seeds", p[g]["seeds"], "a non-empty list of integers")
+    if "ablation_seeds" in p["spatial"]:
+        check_param(seeds_ok(p["spatial"]["ablation_seeds"]), "spatial.ablation_seeds", p["spatial"]["ablation_seeds"], "a non-empty list of integers")
     ts = p["teachers"].get("seed", 70)
     check_param(isinstance(ts, int) and not isinstance(ts, bool), "teachers.seed", ts, "an integer (the teachers' seed)")
     dev = p.get("device", "auto")

@@ -20,17 +20,17 @@ from .core import ConfigError, check_param, check_number, atomic_write
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'HIGHER_IS_BETTER', 'METRIC_LABELS', 'METRIC_DIGITS', 'TEACHERS', 'TEACHER_LABELS', 'RESKD_METHODS',
-           'ABLATION_METHODS', 'STUDENT_METHODS', 'METHOD_LABELS', 'GROUPS', 'PAPER_KITTI', 'PAPER_METRICS',
-           'RUN_REQUIRED', 'RUN_OPTIONAL', 'EXTRA_VALUES', 'VALUE_COLUMNS', 'SUMMARY_KEYS', 'MODE_ROWS', 'CLAIMS',
-           'CLAIM_COLUMNS', 'STYLE', 'DEPTH_CMAP', 'PARAM_LABELS', 'TABLES', 'FIGURES', 'metric_better',
-           'teacher_label', 'method_label', 'paper_encoder', 'paper_kitti', 'MissingResults', 'flatten_run',
-           'load_runs', 'load_per_image', 'summarise', 'Table', 'tex_escape', 'table_markdown', 'table_latex',
-           'table_csv_frame', 'provenance_stamp', 'stamped', 'provenance', 'write_table', 'bold_best', 'main_encoder',
-           'main_table', 'main_vs_paper_table', 'ablation_table', 'backbones_table', 'mode_table', 'aux_table',
-           'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'sweep_runs', 'claims_table',
-           'claims_summary', 'claims_as_table', 'as_rgb', 'as_depth', 'depth_limits', 'save_figure', 'fig1_qualitative',
-           'teacher_dpm_np', 'fig2_overview', 'dpm_entropy_maps', 'fig_dpm_explain', 'fig3_comparison', 'fig_sweep',
-           'fig4_alpha', 'fig5_sigma', 'make_all']
+           'ABLATION_METHODS', 'STUDENT_METHODS', 'SPATIAL_METHODS', 'METHOD_LABELS', 'GROUPS', 'PAPER_KITTI',
+           'PAPER_METRICS', 'RUN_REQUIRED', 'RUN_OPTIONAL', 'EXTRA_VALUES', 'VALUE_COLUMNS', 'SUMMARY_KEYS',
+           'MODE_ROWS', 'CLAIMS', 'CLAIM_COLUMNS', 'STYLE', 'DEPTH_CMAP', 'PARAM_LABELS', 'TABLES', 'FIGURES',
+           'metric_better', 'teacher_label', 'method_label', 'paper_encoder', 'paper_kitti', 'MissingResults',
+           'flatten_run', 'load_runs', 'load_per_image', 'summarise', 'Table', 'tex_escape', 'table_markdown',
+           'table_latex', 'table_csv_frame', 'provenance_stamp', 'stamped', 'provenance', 'write_table', 'bold_best',
+           'main_encoder', 'main_table', 'main_vs_paper_table', 'ablation_table', 'backbones_table', 'mode_table',
+           'aux_table', 'spatial_table', 'teachers_table', 'paired_bootstrap', 'verdict', 'paired_arrays', 'sweep_runs',
+           'claims_table', 'claims_summary', 'claims_as_table', 'as_rgb', 'as_depth', 'depth_limits', 'save_figure',
+           'fig1_qualitative', 'teacher_dpm_np', 'fig2_overview', 'dpm_entropy_maps', 'fig_dpm_explain',
+           'fig3_comparison', 'fig_sweep', 'fig4_alpha', 'fig5_sigma', 'make_all']
 
 # %% ../nbs/09_report.ipynb #cf4ed022
 METRIC_KEYS = ("a1", "a2", "a3", "abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog")
@@ -40,14 +40,16 @@ METRIC_LABELS = {"a1": "δ<1.25 ↑", "a2": "δ<1.25² ↑", "a3": "δ<1.25³ �
 METRIC_DIGITS = {"a1": 3, "a2": 3, "a3": 3, "abs_rel": 4, "sq_rel": 4, "rmse": 3, "rmse_log": 4, "log10": 4, "silog": 3}
 
 TEACHERS = ("adabins", "bts", "depthformer")
-TEACHER_LABELS = {"adabins": "AdaBins", "bts": "BTS", "depthformer": "DepthFormer"}
+TEACHER_LABELS = {"adabins": "AdaBins", "bts": "BTS", "depthformer": "DepthFormer", "unet": "U-Net (matched)"}
 RESKD_METHODS = ("reskd-ssim", "reskd-mse", "reskd-si", "reskd-ssim-si", "reskd-ssim-mse")
 ABLATION_METHODS = ("tiekd-dpm", "tiekd-depth", "tiekd")
 STUDENT_METHODS = ("gt", *RESKD_METHODS, *ABLATION_METHODS)
+SPATIAL_METHODS = ("spatialkd", "spatialkd-decomp", "spatialkd-replace")
 METHOD_LABELS = {"teacher": "Teacher", "gt": "Baseline (GT, SI)", "reskd-ssim": "Res-KD SSIM", "reskd-mse": "Res-KD MSE",
                  "reskd-si": "Res-KD SI", "reskd-ssim-si": "Res-KD SSIM+SI", "reskd-ssim-mse": "Res-KD SSIM+MSE",
-                 "tiekd-dpm": "TIE-KD L_DPM only", "tiekd-depth": "TIE-KD L_depth only", "tiekd": "TIE-KD"}
-GROUPS = ("teachers", "main", "backbones", "alpha", "sigma", "mode", "aux")
+                 "tiekd-dpm": "TIE-KD L_DPM only", "tiekd-depth": "TIE-KD L_depth only", "tiekd": "TIE-KD",
+                 "spatialkd": "Spatial-KD", "spatialkd-decomp": "Spatial-KD decomposition only", "spatialkd-replace": "Spatial-KD ReplaceBlock only"}
+GROUPS = ("teachers", "main", "backbones", "alpha", "sigma", "mode", "aux", "spatial")
 
 def metric_better(metric: str) -> str:
     "'max' if higher is better for `metric` (the threshold accuracies), else 'min'."
@@ -560,6 +562,25 @@ def aux_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
                     if len(r): rows.append(((teacher_label(t), f"{method_label(m)} ({e})", str(n)), _stats(r, metrics)))
     cap = "Auxiliary unlabeled images labelled by the teacher (N = 0: labelled training set only); mean ± std over seeds; best per teacher and method in bold."
     return _build(rows, ["Teacher", "Method", "Unlabeled images"], list(metrics), block=2, caption=cap)
+
+def spatial_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
+    "Spatial-KD against TIE-KD and Res-KD, all from the matched teacher; the teacher and the GT baseline for reference."
+    sp = _sel(df, "spatial")
+    if sp.empty: raise MissingResults("no runs in group 'spatial'")
+    cols, rows, elig = [*metrics, "train_s"], [], []
+    try: base = _sel(df, "main", "gt", None, encoder=main_encoder(df))
+    except MissingResults: base = df.iloc[:0]
+    for t in _teachers_in(sp):
+        ref = [("Teacher", _sel(df, "teachers", "teacher", t)), (method_label("gt"), base)]
+        for lab, r in ref:
+            if len(r): rows.append(((teacher_label(t), lab), _stats(r, cols))); elig.append(False)
+        for m in [m for m in (*SPATIAL_METHODS, *STUDENT_METHODS) if m in set(sp.method)]:
+            rows.append(((teacher_label(t), method_label(m)), _stats(_sel(sp, method=m, teacher=t), cols))); elig.append(True)
+    cap = ("Spatial-KD (the teacher's decoder features, its network in every training step, and the ground truth) against "
+           "TIE-KD and Res-KD (the teacher's depth maps only), all from the matched teacher; mean ± std over seeds (n); best "
+           "student per metric in bold; training minutes per run, the teacher's passes included.")
+    return _build(rows, ["Teacher", "Method"], cols, block=1, caption=cap, eligible=elig, scale={"train_s": 60},
+                  extra_digits={"train_s": 1}, extra_labels={"train_s": "training (min)"})
 
 def teachers_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS, student_row: bool = True) -> Table:
     "Teachers: metrics, params (M), GFLOPs, inference ms and training minutes; the main GT student for reference."
@@ -1195,7 +1216,8 @@ def fig5_sigma(df: pd.DataFrame, out_stem=None, dpi: int = 200, **kw) -> dict:
 
 # %% ../nbs/09_report.ipynb #5d1490bc
 TABLES = {"table_main": main_table, "table_main_vs_paper": main_vs_paper_table, "table_ablation": ablation_table,
-          "table_backbones": backbones_table, "table_mode": mode_table, "table_aux": aux_table, "table_teachers": teachers_table}
+          "table_backbones": backbones_table, "table_mode": mode_table, "table_aux": aux_table, "table_teachers": teachers_table,
+          "table_spatial": spatial_table}
 FIGURES = {"fig1_qualitative": fig1_qualitative, "fig2_overview": fig2_overview, "fig3_comparison": fig3_comparison,
            "fig_dpm_explain": fig_dpm_explain}
 

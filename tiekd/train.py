@@ -18,15 +18,15 @@ from tqdm import tqdm
 
 from .core import (ConfigError, Registry, atomic_torch_save, atomic_write, check_number, check_param,
                         project_root, resolve_device, seed_everything)
-from . import data as tdata, losses as tlosses, models as tmodels
+from . import data as tdata, losses as tlosses, models as tmodels, spatialkd as tspatial
 from .dpm import DPM_MODES
 
 # %% auto #0
 __all__ = ['DISTILLERS', 'DEFAULT_CONFIG', 'TEACHER_FORMAT', 'CHECKPOINT_FORMAT', 'MODEL_FORMAT', 'Distiller', 'valid_mask',
            'validate_config', 'apply_overrides', 'load_config', 'epoch_order', 'step_generator', 'TrainPool',
-           'build_train_pool', 'build_model', 'make_optimizer', 'CheckpointError', 'TrainingError', 'load_checkpoint',
-           'export_teacher_predictions', 'load_teacher_predictions', 'with_teacher_predictions', 'FirstImages',
-           'load_splits', 'train_model', 'load_model', 'tiekd_train_cli']
+           'build_train_pool', 'build_model', 'training_module', 'make_optimizer', 'CheckpointError', 'TrainingError',
+           'load_checkpoint', 'export_teacher_predictions', 'load_teacher_predictions', 'with_teacher_predictions',
+           'FirstImages', 'load_splits', 'train_model', 'load_model', 'tiekd_train_cli']
 
 # %% ../nbs/07_train.ipynb #30039bfc
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Distiller:
     head: str  # the student head it needs: "regression" or "dpm"
     params: tuple = ()  # the `distill.*` keys passed to the loss factory (plus d_min, d_max from `data`)
     doc: str = ""
+    teacher_in_loop: bool = False  # the teacher's network runs in every step (Spatial-KD: `distill.teacher_model`)
 
     @property
     def ref_key(self) -> str:
@@ -62,7 +63,11 @@ for _d in [Distiller("gt", "si", "gt", "regression", doc="ground truth, scale-in
              for n in ("reskd-ssim", "reskd-mse", "reskd-si", "reskd-ssim-si", "reskd-ssim-mse")],
            Distiller("tiekd", "tiekd", "teacher", "dpm", ("alpha",) + _DPM_PARAMS, "TIE-KD: 10 (alpha L_DPM + (1-alpha) L_depth)"),
            Distiller("tiekd-dpm", "tiekd-dpm", "teacher", "dpm", _DPM_PARAMS, "ablation: L_DPM only"),
-           Distiller("tiekd-depth", "tiekd-depth", "teacher", "dpm", _DPM_PARAMS, "ablation: L_depth only")]:
+           Distiller("tiekd-depth", "tiekd-depth", "teacher", "dpm", _DPM_PARAMS, "ablation: L_depth only"),
+           *[Distiller(n, n, "gt", "regression", ("spatial",), doc, teacher_in_loop=True) for n, doc in (
+               ("spatialkd", "Spatial-KD: decomposition + ReplaceBlock on the teacher's decoder features, SI on ground truth"),
+               ("spatialkd-decomp", "ablation: Spatial-KD's decomposition loss only"),
+               ("spatialkd-replace", "ablation: Spatial-KD's ReplaceBlock only"))]]:
     DISTILLERS.register(_d.name)(_d)
 
 def valid_mask(ref: torch.Tensor,  # reference depth (B,1,H,W) in metres, 0 = no value
@@ -91,13 +96,14 @@ DEFAULT_CONFIG: dict = {
               "head": "auto", "pretrained": False},
     "distill": {"method": "gt", "alpha": 0.1, "sigma": 0.5, "n_bins": 257, "mode": "integral",
                 "preset": "paper", "kl_eps": 0.0, "reduction": "valid", "mask_teacher": True,   # tiekd.losses.PRESETS
-                "aux_unlabeled": 0, "top_crop_frac": 0.0, "teacher_dir": None},
+                "aux_unlabeled": 0, "top_crop_frac": 0.0, "teacher_dir": None,
+                "teacher_model": None, "spatial": dict(tspatial.SPATIAL_DEFAULTS)},   # Spatial-KD: the teacher's model.pt, settings
 }
 
 # keys whose change does not change what is computed (a run may resume under different values)
 _RUNTIME_KEYS = {("train", "checkpoint_every_steps"), ("train", "device"), ("train", "log"), ("train", "progress"),
                  ("train", "threads"), ("train", "eval_every_epochs"), ("train", "keep_checkpoint"), ("data", "root"), ("data", "prepared"),
-                 ("distill", "teacher_dir")}
+                 ("distill", "teacher_dir"), ("distill", "teacher_model")}
 
 def _merge(base: dict, over: dict, path: str = "") -> dict:
     "Deep-merge `over` onto a copy of `base`; a key `base` does not have is a `ConfigError`."
@@ -189,6 +195,9 @@ def validate_config(cfg: dict | None = None,  # a (partial) nested config; missi
     check_number("distill.top_crop_frac", k["top_crop_frac"], lo=0, hi=1, hi_open=True)
     check_param(k["teacher_dir"] is None or isinstance(k["teacher_dir"], (str, os.PathLike)), "distill.teacher_dir",
                 k["teacher_dir"], "null or a folder path")
+    check_param(k["teacher_model"] is None or isinstance(k["teacher_model"], (str, os.PathLike)), "distill.teacher_model",
+                k["teacher_model"], "null or the path of a teacher's model.pt")
+    tspatial.spatial_settings("spatialkd", k["spatial"])
     if m["kind"] == "teacher":
         check_param(k["method"] == "gt", "distill.method", k["method"], "gt when model.kind is teacher (teachers learn from ground truth)")
     if m["kind"] == "student" and m["head"] != "auto":
@@ -307,6 +316,17 @@ def build_model(cfg: dict) -> nn.Module:
     head = DISTILLERS.get(k["method"]).head if m["head"] == "auto" else m["head"]
     return tmodels.build_student(encoder=m["encoder"], head=head, size=m["size"], d_min=d["d_min"], d_max=d["d_max"],
                                  n_bins=k["n_bins"], pretrained=m["pretrained"])
+
+def training_module(distiller: Distiller, net: nn.Module, cfg: dict, device: torch.device | str = "cpu") -> nn.Module:
+    "What the optimiser trains: the student itself, or, for a distiller whose teacher runs in the loop, the student in its wrapper."
+    if not distiller.teacher_in_loop: return net
+    k = cfg["distill"]
+    path = k["teacher_model"]
+    check_param(path is not None and Path(path).is_file(), "distill.teacher_model", None if path is None else str(path),
+                f"the model.pt of a trained teacher for distill.method={k['method']!r}, whose teacher runs in the training loop "
+                "(the pipeline sets it to the teacher stage's artifacts/runs/teachers/<family>/model.pt)")
+    s = tspatial.spatial_settings(k["method"], k["spatial"])
+    return tspatial.SpatialKDNet(net, load_model(path, device), s["blocks"], s["p_max"], s["ramp"]).to(device)
 
 def make_optimizer(model: nn.Module, cfg: dict, total_steps: int):
     "AdamW and OneCycleLR with the config's `train` settings, for `total_steps` optimiser steps."
@@ -650,22 +670,23 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
         fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
         net = net.to(memory_format=fmt)
         if world > 1 and device.type == "cuda": net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        trainee = training_module(distiller, net, cfg, device).to(memory_format=fmt)   # net, or net and its distiller's modules
         loss_fn = distiller.build_loss(cfg)
-        opt, sched = make_optimizer(net, cfg, E * spe)
+        opt, sched = make_optimizer(trainee, cfg, E * spe)
         pos = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
         history = {"step_loss": [], "step_parts": {}, "epochs": []}
         resumed_from = None
         if resume and ck_path.exists():
             ck = load_checkpoint(ck_path, map_location=device)
             _check_compatible(ck, cfg, ck_path)
-            net.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
+            trainee.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
             _set_rng_state(ck["rng"])
             pos, history = dict(ck["position"]), ck["history"]
             resumed_from = pos["global_step"]
-        ddp = net
+        ddp = trainee
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
-            ddp = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+            ddp = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
         main = rank == 0
         live = _open_live(out_dir, log and main, resumed_from is not None, pos["global_step"])
         if resumed_from is None: live.log_params(_flat(cfg))
@@ -673,7 +694,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
         def save():
             if not main: return
             try:
-                atomic_torch_save({"format": CHECKPOINT_FORMAT, "model": net.state_dict(), "optimizer": opt.state_dict(),
+                atomic_torch_save({"format": CHECKPOINT_FORMAT, "model": trainee.state_dict(), "optimizer": opt.state_dict(),
                                    "scheduler": sched.state_dict(), "rng": _rng_state(), "position": dict(pos),
                                    "history": history, "config": cfg}, ck_path)
             except OSError as e:  # a full disk, a quota, a vanished folder: the previous checkpoint is untouched
@@ -691,7 +712,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
         for epoch in range(pos["epoch"], E):
             order = epoch_order(len(pool), seed, epoch)
             start = pos["step_in_epoch"] if epoch == pos["epoch"] else 0
-            net.train()
+            trainee.train()
             bar = tqdm(total=spe, initial=start, desc=f"{cfg['model']['kind']} {k['method']} epoch {epoch + 1}/{E}",
                        disable=not (progress and main), dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
             ep_t0, ep_images = time.perf_counter(), 0
@@ -700,6 +721,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
                 batch = _augment(pool.batch(order[s * B:(s + 1) * B]), step_generator(seed, epoch, s), t["augment"])
                 if world > 1: batch = {key: v[rank * lb:(rank + 1) * lb] for key, v in batch.items()}
                 x, ref = batch["image"].to(device).contiguous(memory_format=fmt), batch[pool.ref_key].to(device)
+                if hasattr(trainee, "set_progress"): trainee.set_progress((gs - 1) / (E * spe))   # e.g. ReplaceBlock's rate
                 out = ddp(x)
                 total, parts = loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"], getattr(loss_fn, "masks_reference", True)))
                 names = list(parts)
@@ -716,7 +738,7 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
                 opt.zero_grad(set_to_none=True)
                 total.backward()
                 if t["grad_clip"]:
-                    try: torch.nn.utils.clip_grad_norm_(net.parameters(), t["grad_clip"], error_if_nonfinite=True)
+                    try: torch.nn.utils.clip_grad_norm_(trainee.parameters(), t["grad_clip"], error_if_nonfinite=True)
                     except RuntimeError as e:
                         raise TrainingError(f"non-finite gradient at epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs}); "
                                             f"loss {loss:.6g}, terms: {_fmt_parts(pvals)} ({str(e).splitlines()[0]})") from None
