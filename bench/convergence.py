@@ -4,7 +4,7 @@
 For one seed and one teacher, every distiller of the active profile (the GT baseline, `main.methods` and
 `ablation.methods`) is trained again with `students.train.epochs` multiplied by `--factor` (the whole one-cycle
 schedule stretched, as a longer recipe would be; same data, teacher maps, config and seed as the pipeline), and its
-test AbsRel is compared with the pipeline's committed record of the same run (metrics/). A student counts as
+test AbsRel is compared with the pipeline's committed record of the same run (metrics/<profile>/). A student counts as
 converged when the longer schedule changes test AbsRel by less than `--tol` (relative). The test split is evaluated
 every `--every` epochs of the long run for the curve (no flip); the final model as the pipeline evaluates it. Writes bench/convergence.json and bench/convergence.png.
 Needs the pipeline's outputs (`make repro`): prepared data, teacher maps and the main/ablation records.
@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pipeline_record(method, teacher, seed, encoder):
-    "The pipeline's record of (method, teacher, seed, encoder) from metrics/main and metrics/ablation."
-    for f in sorted((ROOT / "metrics").glob("*/*.json")):
+def pipeline_record(method, teacher, seed, encoder, profile="default"):
+    "The pipeline's record of (method, teacher, seed, encoder) from metrics/<profile>/main and .../ablation."
+    for f in sorted((ROOT / "metrics" / profile).glob("*/*.json")):
         if f.parent.name not in ("main", "ablation"): continue
         for r in json.loads(f.read_text())["runs"]:
             if (r["method"], r["seed"], r["encoder"]) == (method, seed, encoder) and \
@@ -77,7 +77,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as out, ProcessPoolExecutor(a.workers, mp_context=get_context("spawn")) as ex:
         n = len(a.methods)
         res = list(ex.map(run, a.methods, [a.teacher] * n, [a.seed] * n, [ep] * n, [every] * n, [out] * n))
-    refs = {m: pipeline_record(m, a.teacher, a.seed, enc) for m in a.methods}   # read after training: the pipeline
+    refs = {m: pipeline_record(m, a.teacher, a.seed, enc, p["profile"]) for m in a.methods}   # read after training: the pipeline
     steps_per_epoch = res[0]["steps"] // ep                                        # may still be writing them
     for r in res:
         ref = refs[r["method"]]["metrics"]["abs_rel"]; long = r["final"]["abs_rel"]

@@ -17,9 +17,11 @@ from tiekd.report import flatten_run   # noqa: E402
 
 
 def records(commit=None) -> pd.DataFrame:
+    # the default profile's records: metrics/default/ since results are kept per profile, metrics/ in older commits
     files = (subprocess.run(["git", "ls-tree", "-r", "--name-only", commit, "metrics/"], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.split() if commit
-             else [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "metrics").rglob("*.json"))])
+             else [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "metrics" / "default").rglob("*.json"))])
+    files = [f for f in files if f.startswith("metrics/default/")] or files
     rows = []
     for f in files:
         if not f.endswith(".json"): continue

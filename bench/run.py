@@ -245,7 +245,7 @@ print(json.dumps({{"images_per_s": k / (time.perf_counter() - t)}}))
 # 7. pipeline ---------------------------------------------------------------------------------------------------------
 def pipeline() -> dict:
     stages = []
-    for nb in sorted((ROOT / "reports").rglob("*.ipynb")):
+    for nb in sorted((ROOT / "reports" / "default").rglob("*.ipynb")):   # the default profile's last run
         meta = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {})
         if meta.get("duration") is not None:
             stages.append({"notebook": str(nb.relative_to(ROOT)), "seconds": meta["duration"], "start": meta.get("start_time"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""The converged-results targets, read from the committed run of the active profile (metrics/, plots/) and the
+"""The converged-results targets, read from the committed run of the active profile (metrics/<profile>/, plots/<profile>/) and the
 pipeline's artifacts (the teachers' maps, for the uniform student's L_DPM): trained students (seed spread), DPMs that
 left their uniform start, teachers worth distilling, convergence (bench/convergence.json, when it is there) and the
-wall time of the last `dvc repro` (reports/). Writes bench/targets_<profile>.md and .json.
+wall time of the last `dvc repro` (reports/<profile>/). Writes bench/targets_<profile>.md and .json.
 
     .venv/bin/python bench/targets.py
 """
@@ -33,8 +33,8 @@ def uniform_dpm_loss(teacher: str, p: dict) -> float:
     return float(torch.cat(vals).mean())
 
 
-def wall_minutes() -> tuple[float, int]:
-    st = [json.loads(nb.read_text()).get("metadata", {}).get("papermill", {}) for nb in (ROOT / "reports").rglob("*.ipynb")]
+def wall_minutes(profile: str) -> tuple[float, int]:
+    st = [json.loads(nb.read_text()).get("metadata", {}).get("papermill", {}) for nb in (ROOT / "reports" / profile).rglob("*.ipynb")]
     st = [s for s in st if s.get("start_time") and s.get("end_time")]
     t = lambda x: datetime.fromisoformat(x).timestamp()
     return (max(t(s["end_time"]) for s in st) - min(t(s["start_time"]) for s in st)) / 60, len(st)
@@ -44,7 +44,7 @@ def main():
     from tiekd.pipeline import load_params
     from tiekd.report import load_runs, teacher_label, method_label
     p = load_params(ROOT / "params.yaml")
-    df = load_runs(ROOT / "metrics")
+    df = load_runs(ROOT / "metrics" / p["profile"])
     enc = p["students"]["encoder"]
     main_ = df[(df.group == "main") & (df.encoder == enc)]
     rows = []
@@ -61,7 +61,7 @@ def main():
         f"worst: {method_label(m)}{'' if pd.isna(t) else ', ' + teacher_label(t)} {100 * worst:.1f} %; "
         f"{int((spread > 0.15).sum())} of {len(spread)} above 15 %", worst <= 0.15)
     for t in p["teachers"]["families"]:
-        plots = pd.read_csv(ROOT / "plots" / "main" / f"{t}.csv")
+        plots = pd.read_csv(ROOT / "plots" / p["profile"] / "main" / f"{t}.csv")
         tie = plots[plots.run_id.str.contains("/tiekd-s")]
         last = tie.sort_values("epoch").groupby("run_id").tail(1)["dpm"]
         u = uniform_dpm_loss(t, p)
@@ -80,8 +80,8 @@ def main():
             f"{sum(not r['converged'] for r in c['runs'])} of {len(c['runs'])} not converged",
             all(r["converged"] for r in c["runs"]))
     else: add("converged", "2x the steps changes test AbsRel by < 5 %, every distiller", "not measured (bench/convergence.py)", False)
-    if (ROOT / "reports").exists():
-        w, n = wall_minutes()
+    if (ROOT / "reports" / p["profile"]).exists():
+        w, n = wall_minutes(p["profile"])
         add("pipeline time", "`make repro` from a clean state <= 90 min wall on the 2-core machine",
             f"{w:.0f} min ({n} stages, first start to last end)", w <= 90)
     out = pd.DataFrame(rows)

@@ -80,7 +80,7 @@ def test_a_teacher_given_by_its_maps(tmp_path, monkeypatch):
     rec = P.run_stage(p, "teachers", "adabins")[0]
     assert rec["method"] == "external" and rec["source"] == str(maps) and rec["train_s"] is None
     assert rec["metrics"]["n_images"] == 2 and 0 <= rec["metrics"]["abs_rel"] < 80 / 65535 / 2, rec["metrics"]
-    assert (proj / "metrics" / "teachers" / "adabins.json").exists()
+    assert (proj / "metrics" / p["profile"] / "teachers" / "adabins.json").exists()
     assert not (proj / "artifacts" / "runs" / "teachers" / "adabins" / "model.pt").exists()
 
     # teacher_predict: stored where the students read a teacher; equal to the prepared ground truth where labelled

@@ -33,8 +33,7 @@ def smoke_project(tmp_path_factory):
         if not (ROOT / f).exists(): continue
         (proj / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, proj / f)
-    for p in ("paper_figures", "metrics", "plots", "reports"):
-        shutil.rmtree(proj / p, ignore_errors=True)
+    # the committed default-profile results stay in the copy: the smoke run must leave them untouched (results per profile)
     shutil.copytree(ROOT / "data", proj / "data", dirs_exist_ok=True)
     git = ["git", "-c", "user.email=ci@tiekd", "-c", "user.name=ci"]
     subprocess.run(git + ["init", "-q"], cwd=proj, check=True)
@@ -47,10 +46,19 @@ def smoke_project(tmp_path_factory):
     return proj
 
 
+def test_a_profile_switch_leaves_the_other_profiles_results_untouched(smoke_project):
+    "After `tiekd_profile smoke && dvc repro`, git sees no change to the committed default results, only the smoke folders."
+    r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=smoke_project, capture_output=True, text=True, check=True)
+    changed = [l[3:] for l in r.stdout.splitlines()]
+    results = [c for c in changed if c.split("/")[0] in ("metrics", "plots", "paper_figures", "reports")]
+    assert results and all(c.split("/")[1] == "smoke" for c in results), [c for c in results if c.split("/")[1] != "smoke"][:5]
+    assert not [c for c in changed if c.split("/")[0] in ("tiekd", "nbs", "README.md", "profiles")], changed[:5]
+
+
 def test_every_table_and_figure_is_produced(smoke_project):
-    out = smoke_project / "paper_figures"
+    out = smoke_project / "paper_figures" / "smoke"
     tables = ["table_main", "table_main_vs_paper", "table_ablation", "table_backbones", "table_mode", "table_aux",
-              "table_teachers", "claims", "claims_summary"]   # their content: test_tables_equal_the_records_...
+              "table_teachers", "table_spatial", "claims", "claims_summary"]   # their content: test_tables_equal_the_records_...
     for t in tables:
         for ext, min_bytes in (("md", 200), ("csv", 100), ("tex", 200)):
             f = out / "tables" / f"{t}.{ext}"
@@ -64,7 +72,7 @@ def test_every_table_and_figure_is_produced(smoke_project):
 
 
 def test_metrics_are_recorded_for_every_stage(smoke_project):
-    recs = [r for f in (smoke_project / "metrics").rglob("*.json") for r in json.loads(f.read_text())["runs"]]
+    recs = [r for f in (smoke_project / "metrics" / "smoke").rglob("*.json") for r in json.loads(f.read_text())["runs"]]
     assert {r["group"] for r in recs} >= {"teachers", "main", "backbones", "alpha", "sigma", "mode", "aux"}
     for r in recs:
         assert set(r["metrics"]) >= {"a1", "abs_rel", "rmse", "silog"}
@@ -89,8 +97,8 @@ def test_tables_equal_the_records_and_claims_decide(smoke_project):
     "Each table is what the code computes from the run records; the claims are decided, not all 'inconclusive'."
     import pandas as pd
     from tiekd import report as R
-    out = smoke_project / "paper_figures" / "tables"
-    df = R.load_runs(smoke_project / "metrics")
+    out = smoke_project / "paper_figures" / "smoke" / "tables"
+    df = R.load_runs(smoke_project / "metrics" / "smoke")
     assert set(df.profile) == {"smoke"} and df.config_hash.str.fullmatch(r"[0-9a-f]{12}").all()   # provenance per record
     note = R.provenance(df)
     assert note.startswith(f"Profile `smoke`: {len(df)} runs, seeds ")
@@ -103,7 +111,7 @@ def test_tables_equal_the_records_and_claims_decide(smoke_project):
 
 def test_uncertainty_stage_outputs(smoke_project):
     import pandas as pd
-    out = smoke_project / "paper_figures" / "uncertainty"
+    out = smoke_project / "paper_figures" / "smoke" / "uncertainty"
     t = (out / "table_uncertainty.md").read_text()
     assert "Profile `smoke`" in t and "DPM entropy" in t and "flip disagreement" in t
     cl = pd.read_csv(out / "claims_uncertainty.csv")

@@ -17,11 +17,11 @@ from . import losses as tlosses, train as ttrain
 from .evaluate import evaluate_model, model_cost
 
 # %% auto #0
-__all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli', 'teacher_dir',
-           'teacher_model', 'teacher_config', 'student_config', 'experiment_runs', 'stage_names', 'stage_metric_files',
-           'validate_params', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
-           'load_prepared', 'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record',
-           'teacher_predictions', 'run_stage']
+__all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'RESULT_DIRS', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli',
+           'results_dir', 'teacher_dir', 'teacher_model', 'teacher_config', 'student_config', 'experiment_runs',
+           'stage_names', 'stage_metric_files', 'validate_params', 'run_record', 'config_hash', 'train_and_evaluate',
+           'write_stage_outputs', 'raw_split', 'load_prepared', 'external_teacher_maps', 'external_teacher_depth',
+           'external_teacher_record', 'teacher_predictions', 'run_stage']
 
 # %% ../nbs/10_pipeline.ipynb #1b892f96
 EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux", "spatial")
@@ -89,6 +89,17 @@ def tiekd_profile_cli(argv: Sequence[str] | None = None) -> int:
 
 # %% ../nbs/10_pipeline.ipynb #18f7fbe8
 PREPARED = "artifacts/prepared"
+RESULT_DIRS = ("metrics", "plots", "paper_figures", "reports")   # the tracked results: one folder per profile in each
+
+def results_dir(kind: str,  # one of RESULT_DIRS
+                profile: str,  # the profile whose results they are
+                root: str | os.PathLike | None = None,  # the project (default: `project_root()`)
+               ) -> Path:
+    "`<root>/<kind>/<profile>/`: a profile's tracked results, so that switching profile never touches another's."
+    check_param(kind in RESULT_DIRS, "kind", kind, "one of " + ", ".join(RESULT_DIRS))
+    check_param(isinstance(profile, str) and profile and "/" not in profile and not profile.startswith("."), "profile", profile,
+                "a profile name (a folder name: no '/', not starting with '.')")
+    return Path(root or project_root()) / kind / profile
 
 def teacher_dir(family: str) -> str:
     "Where a teacher's stored predictions go."
@@ -181,7 +192,7 @@ def stage_names(p: dict, group: str) -> list[str]:
     return _names(group, p)
 
 def stage_metric_files(p: dict) -> list[str]:
-    "The `metrics/` files (relative) of every training stage of profile `p`: what the aggregate reads, and nothing else."
+    "The `metrics/<profile>/` files (relative) of every training stage of profile `p`: what the aggregate reads, and nothing else."
     return [f"{g}/{n}.json" for g in ("teachers", *EXPERIMENT_KEYS) for n in _names(g, p)]
 
 # %% ../nbs/10_pipeline.ipynb #2fe23e72
@@ -279,10 +290,10 @@ def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with ru
     with atomic_write(rec_path, "w") as f: json.dump(rec, f, indent=1)
     return rec
 
-def write_stage_outputs(records: list[dict], group: str, name: str) -> tuple[Path, Path]:
-    "Write `metrics/<group>/<name>.json` and `plots/<group>/<name>.csv` for a stage's records."
-    root = project_root()
-    m, c = root / "metrics" / group / f"{name}.json", root / "plots" / group / f"{name}.csv"
+def write_stage_outputs(records: list[dict], group: str, name: str, profile: str) -> tuple[Path, Path]:
+    "Write `metrics/<profile>/<group>/<name>.json` and `plots/<profile>/<group>/<name>.csv` for a stage's records."
+    m = results_dir("metrics", profile) / group / f"{name}.json"
+    c = results_dir("plots", profile) / group / f"{name}.csv"
     with atomic_write(m, "w") as f:
         json.dump({"runs": [{k: v for k, v in r.items() if k != "history"} for r in records]}, f, indent=1)
     rows = [{"run_id": r["run_id"], "seed": r["seed"], **{k: v for k, v in e.items() if not isinstance(v, dict)}}
@@ -378,7 +389,7 @@ def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dic
     "Every run of stage `group`/`name`: train, evaluate, record; then write the stage's metrics and plots."
     if group == "teachers" and name in external_teacher_maps(p):     # a teacher given by its maps: evaluated, not trained
         records = [external_teacher_record(p, name)]
-        write_stage_outputs(records, group, name)
+        write_stage_outputs(records, group, name, p["profile"])
         return records
     runs = experiment_runs(p, group, name)
     workers = min(int(p.get("workers", 1)), len(runs))
@@ -397,5 +408,5 @@ def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dic
             futs = [ex.submit(_pool_run, r, p, str(project_root())) for r in runs]
             for f in concurrent.futures.as_completed(futs): _report(*f.result())
             records = [f.result()[0] for f in futs]
-    write_stage_outputs(records, group, name)
+    write_stage_outputs(records, group, name, p["profile"])
     return records
