@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import ConfigError, Registry, check_number, check_param
-from .dpm import (DPM_MODES, DPMOutput, band_halfwidth, bin_centers, bin_edges, blocks, centre_logits, check_dpm_args,
+from .dpm import (DPM_MODES, DPMOutput, band_halfwidth, band_integral, bin_centers, bin_edges, blocks, centre_logits, check_dpm_args,
                        depth_to_dpm, dpm_head, gaussian_bin_masses, prepare_depth, valid_depth)
 
 # %% auto #0
@@ -146,6 +146,9 @@ def teacher_band(teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres
         wpix = valid.permute(0, 2, 3, 1).reshape(-1, 1).to(d) / n_valid     # mean over valid pixels
         e = edges.to(d)
         n = band_halfwidth(sigma, w, mode, n_bins=K)
+        if mode == "integral" and d.dtype == torch.float32:   # the compiled band (tiekd.dpm.band_integral), where it runs
+            r = band_integral(d, wpix, float(edges[0]), w, K, sigma, n)
+            if r is not None: return d.new_tensor(r[0]), r[1].view(B, H, W, -1), r[2].view(B, H, W, -1)
         offsets = torch.arange(-n, n + 2, device=d.device)
         idx, p = torch.empty(len(d), 2 * n + 1, dtype=torch.long, device=d.device), d.new_empty(len(d), 2 * n + 1)
         const = d.new_zeros(())
