@@ -54,11 +54,13 @@ def check_number(key: str, value: Any, lo: float | None = None, hi: float | None
 class Registry:
     "A named collection of callables, filled with the `register` decorator and read with `get`."
     def __init__(self, kind: str): self.kind, self._items = kind, {}
-    def register(self, name: str | None = None):
+    def register(self, name: str | None = None,
+                 replace: bool = False,  # allow `name` to be registered again (a module adding to another's registry, run twice)
+                ):
         "Decorator registering `f` under `name` (default: its `__name__`)."
         def deco(f):
             n = name or f.__name__
-            if n in self._items: raise KeyError(f"{self.kind} {n!r} is already registered")
+            if n in self._items and not replace: raise KeyError(f"{self.kind} {n!r} is already registered")
             self._items[n] = f
             return f
         return deco

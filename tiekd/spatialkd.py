@@ -184,17 +184,17 @@ def _spatial_loss(method: str, spatial: dict | None, lam: float = 0.85, eps: flo
         return total, parts
     return fn
 
-@LOSSES.register("spatialkd")
+@LOSSES.register("spatialkd", replace=True)   # this notebook may run after `import tiekd.spatialkd`
 def _spatialkd(spatial: dict | None = None, lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     "Spatial-KD: 10 L_SI(D_S, GT) + 0.2 L_rep + 0.3 L_feat + 0.1 L_lap."
     return _spatial_loss("spatialkd", spatial, lam, eps)
 
-@LOSSES.register("spatialkd-decomp")
+@LOSSES.register("spatialkd-decomp", replace=True)
 def _spatialkd_decomp(spatial: dict | None = None, lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     "Ablation: the decomposition loss only (no ReplaceBlock)."
     return _spatial_loss("spatialkd-decomp", spatial, lam, eps)
 
-@LOSSES.register("spatialkd-replace")
+@LOSSES.register("spatialkd-replace", replace=True)
 def _spatialkd_replace(spatial: dict | None = None, lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     "Ablation: ReplaceBlock and its loss only (no decomposition loss)."
     return _spatial_loss("spatialkd-replace", spatial, lam, eps)
