@@ -74,7 +74,7 @@ bench: install
 	$(PY) bench/run.py
 
 ## Choose the active profile's training recipe on held-out training drives (GT baseline and teachers only):
-## paper_figures/tables/recipe_<profile>.md and bench/recipe/<profile>.json
+## bench/recipe/table_<profile>.md and bench/recipe/<profile>.json
 recipe: install
 	$(BIN)/dvc repro prepare
 	$(PY) bench/recipe.py
