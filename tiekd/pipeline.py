@@ -106,8 +106,8 @@ def teacher_dir(family: str) -> str:
     return f"artifacts/teacher_depth/{family}"
 
 def teacher_model(p: dict, family: str) -> str:
-    "The trained teacher's network (for a distiller whose teacher runs in the training loop)."
-    return f"artifacts/runs/teachers/{family}/s{p['teachers'].get('seed', 70)}/model.pt"
+    "The trained teacher's network (for a distiller whose teacher runs in the training loop): its teacher run's model.pt."
+    return f"artifacts/runs/{experiment_runs(p, 'teachers', family)[0]['run_id']}/model.pt"
 
 def _per_family(v: Any, family: str) -> Any:
     "A teacher setting given once for all families or as {family: value}."

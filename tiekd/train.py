@@ -324,7 +324,7 @@ def training_module(distiller: Distiller, net: nn.Module, cfg: dict, device: tor
     path = k["teacher_model"]
     check_param(path is not None and Path(path).is_file(), "distill.teacher_model", None if path is None else str(path),
                 f"the model.pt of a trained teacher for distill.method={k['method']!r}, whose teacher runs in the training loop "
-                "(the pipeline sets it to the teacher stage's artifacts/runs/teachers/<family>/model.pt)")
+                "(the pipeline sets it to the teacher stage's artifacts/runs/teachers/<family>/s<seed>/model.pt)")
     s = tspatial.spatial_settings(k["method"], k["spatial"])
     return tspatial.SpatialKDNet(net, load_model(path, device), s["blocks"], s["p_max"], s["ramp"]).to(device)
 
