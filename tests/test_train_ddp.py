@@ -24,30 +24,24 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = r'''
 import sys
 from pathlib import Path
-import torch, torch.nn as nn
-from tiekd import data as tdata
+import torch
 import tiekd.train as tt
 from tiekd.train import train_model
+from tiekd.testing import TinyNet as _TinyNet, toy_split as _toy_split
 
 def sgd(net, cfg, total_steps):   # plain SGD, constant lr: gradient scale shows in the weights (AdamW would hide it)
     opt = torch.optim.SGD(net.parameters(), lr=cfg["train"]["lr"])
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
 
-class TinyNet(nn.Module):
-    d_min, d_max = 1e-3, 80.0
+class TinyNet(_TinyNet):
+    "The shared tiny network (tiekd.testing), recording what each training forward saw."
     def __init__(self):
-        super().__init__(); self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
-        self.seen = []   # per training forward: the pixel sums of the images given
+        super().__init__(); self.seen = []   # per training forward: the pixel sums of the images given
     def forward(self, x):
         if self.training: self.seen.append(x.detach().double().sum((1, 2, 3)).tolist())
-        return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
+        return super().forward(x)
 
-def toy_split(n, seed, h=16, w=32):
-    g = torch.Generator().manual_seed(seed)
-    img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
-    dense = 2 + 30 * img.float().mean(1, keepdim=True) / 255
-    return tdata.PreparedSplit(img, torch.zeros_like(dense), torch.full((n,), 50.), [f"im{i}" for i in range(n)],
-                               teacher_depth=dense)
+def toy_split(n, seed, h=16, w=32): return _toy_split(n, h, w, seed, gt=False)   # the teacher's depth only
 
 CFG = {"train": {"epochs": 2, "batch_size": 4, "lr": 0.05, "grad_clip": 0, "log": False, "progress": False, "threads": 1,
                  "augment": {"crop": [12, 24]}}, "distill": {"method": "reskd-mse"}}

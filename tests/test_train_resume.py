@@ -14,30 +14,22 @@ from conftest import bytes_lost, run_bytes_lost, tree_bytes_lost
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A tiny, BatchNorm-free network and a hand-built in-memory split: the whole run takes a second or two.
+# The shared tiny, BatchNorm-free network and in-memory split (tiekd.testing): the whole run takes a second or two.
 SCRIPT = r'''
 import json, sys, time
 from pathlib import Path
-import torch, torch.nn as nn
-from tiekd import data as tdata
+import torch
 from tiekd.train import train_model, export_teacher_predictions
+from tiekd.testing import TinyNet as _TinyNet, toy_split as _toy_split
 
-class TinyNet(nn.Module):
-    d_min, d_max = 1e-3, 80.0
-    def __init__(self, slow=0.0):
-        super().__init__(); self.slow = slow
-        self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
+class TinyNet(_TinyNet):
+    "The shared tiny network (tiekd.testing), optionally slowed down so that a kill lands mid-epoch."
+    def __init__(self, slow=0.0): super().__init__(); self.slow = slow
     def forward(self, x):
         if self.slow: time.sleep(self.slow)
-        return {"depth": torch.sigmoid(self.c2(torch.relu(self.c1(x)))) * self.d_max}
+        return super().forward(x)
 
-def toy_split(n, seed, h=16, w=32):
-    g = torch.Generator().manual_seed(seed)
-    img = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
-    dense = 2 + 30 * img.float().mean(1, keepdim=True) / 255
-    sparse = torch.where(torch.rand(n, 1, h, w, generator=g) < 0.3, dense, torch.zeros(()))
-    return tdata.PreparedSplit(img, sparse, torch.full((n,), 50.), [f"d/im{seed}_{i:03d}" for i in range(n)],
-                               teacher_depth=dense * 1.05)
+def toy_split(n, seed, h=16, w=32): return _toy_split(n, h, w, seed)
 
 def run_train(out, slow=0.0):
     out = Path(out)

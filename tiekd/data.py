@@ -4,231 +4,27 @@
 
 # %% ../nbs/06_data.ipynb #f2851980
 from __future__ import annotations
-import math, os, warnings
+import os
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from .core import ConfigError, check_param, check_number, atomic_write, atomic_torch_save, project_root
+from .core import check_param, check_number, atomic_torch_save
+# files on disk and batch augmentation live in their own modules; their names stay importable from tiekd.data
+from .depthio import (GET_DATA, GET_TEACHER_MAPS, TEACHER_LEVELS, DEPTH_KEYS, TEACHER_FORMATS, DataError, read_rgb,
+                           read_depth_png, read_depth_npy, read_depth, save_depth_png, teacher_file_name, save_teacher_depth,
+                           load_teacher_depth, save_teacher_maps, check_teacher_against_gt, read_teacher_map, fit_teacher_map,
+                           released_teacher_file_name, _check_scale, _expected_teacher_files, _find_teacher, _need_dir, _resolve)
+from .augment import warp_batch, jitter_color, augment_batch
 
 # %% auto #0
-__all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEACHER_FORMATS', 'KITTI_SPLITS', 'NYU_FOCAL',
-           'IMAGE_EXTS', 'DataError', 'read_rgb', 'read_depth_png', 'read_depth_npy', 'read_depth', 'save_depth_png',
-           'teacher_file_name', 'save_teacher_depth', 'load_teacher_depth', 'save_teacher_maps',
-           'check_teacher_against_gt', 'read_teacher_map', 'fit_teacher_map', 'released_teacher_file_name',
-           'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split', 'NyuDataset', 'FolderDataset',
-           'warp_batch', 'jitter_color', 'augment_batch', 'PreparedSplit', 'prepare_split']
-
-# %% ../nbs/06_data.ipynb #21e468c2
-class DataError(ValueError):
-    "Data on disk is missing or malformed; the message says what, where (file, line) and what to do."
-
-GET_DATA = ("To get data: run `make data` to generate the synthetic KITTI-like set into data/synth; or put real KITTI "
-            "in data/kitti (raw/ = the KITTI raw data, gt/ = the annotated depth maps, splits/ = eigen_train_files.txt, "
-            "eigen_test_files.txt); or NYU Depth v2 in data/nyu.")
-
-def _resolve(path) -> Path:
-    "`path` as given if it exists (or is absolute), else relative to the project root (notebooks run with cwd nbs/)."
-    p = Path(path)
-    if p.is_absolute() or p.exists(): return p
-    q = project_root() / p
-    return q if q.exists() else p
-
-GET_TEACHER_MAPS = ("To get teacher maps: export a trained teacher's predictions (`tiekd.train.export_teacher_predictions`, "
-                    "the pipeline's teacher_predict stage), or point the teacher folder at depth maps named after the "
-                    "split's images (uint16 PNG holding depth / d_max x 65535, the released code's format, or .npy in metres).")
-
-def _need_dir(path, what: str, fix: str = GET_DATA) -> Path:
-    "The folder `path` (resolved), or a `DataError` saying what to do (`fix`: how to get it)."
-    p = _resolve(path)
-    if not p.is_dir():
-        raise DataError(f"{what} {str(p)!r} does not exist{' (it is a file, not a folder)' if p.exists() else ''}. {fix}")
-    return p
-
-# %% ../nbs/06_data.ipynb #9b4c4053
-def _read_error(path, what: str, e: Exception) -> DataError:
-    if isinstance(e, FileNotFoundError): return DataError(f"{what} {str(path)!r} does not exist. {GET_DATA}")
-    return DataError(f"cannot read {what} {str(path)!r} ({type(e).__name__}: {e}): the file is unreadable or truncated. "
-                     "Regenerate it (`make data` for the synthetic set) or copy it again from its source.")
-
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    "An image file (PNG, JPEG, ...) as an (H,W,3) uint8 array."
-    try:
-        with Image.open(path) as im: return np.array(im.convert("RGB"))
-    except Exception as e: raise _read_error(path, "image", e) from e
-
-def read_depth_png(path: str | os.PathLike, scale: float = 256.) -> np.ndarray:
-    "A uint16 PNG depth map as an (H,W) float32 array `value / scale` (0 stays 0 = invalid)."
-    try:
-        with Image.open(path) as im: im.load(); mode, a = im.mode, np.array(im)
-    except Exception as e: raise _read_error(path, "depth map", e) from e
-    if mode not in ("I;16", "I;16B", "I;16L", "I") or a.ndim != 2:
-        raise DataError(f"depth map {str(path)!r} is a {mode!r} image, not a 16-bit single-channel PNG: depth maps must be "
-                        f"uint16 PNGs holding metres * {scale:g} (0 = invalid), or .npy arrays in metres.")
-    return a.astype(np.float32) / np.float32(scale)
-
-def read_depth_npy(path: str | os.PathLike) -> np.ndarray:
-    "A .npy depth map in metres ((H,W) or (1,H,W)) as (H,W) float32; non-finite or negative values become 0 (invalid)."
-    try: a = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
-    except Exception as e: raise _read_error(path, "depth map", e) from e
-    while a.ndim > 2 and a.shape[0] == 1: a = a[0]
-    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
-    if a.ndim != 2: raise DataError(f"depth map {str(path)!r} has shape {a.shape}: expected (H,W) or (1,H,W) metres.")
-    return np.where(np.isfinite(a) & (a > 0), a, 0).astype(np.float32)
-
-def read_depth(path: str | os.PathLike, scale: float = 256.) -> np.ndarray:
-    "A depth map as (H,W) float32 metres: `.npy` as is, anything else as a uint16 PNG / `scale`."
-    return read_depth_npy(path) if str(path).endswith(".npy") else read_depth_png(path, scale)
-
-def save_depth_png(depth, path: str | os.PathLike, scale: float = 256.) -> None:
-    "Write depth in metres ((H,W) array or tensor; 0 = invalid) as a uint16 PNG `round(depth * scale)`, atomically."
-    a = depth.detach().cpu().numpy() if torch.is_tensor(depth) else np.asarray(depth)
-    while a.ndim > 2 and a.shape[0] == 1: a = a[0]
-    a = np.where(np.isfinite(a), a, 0).astype(np.float64)
-    q = np.round(np.clip(a * scale, 0, 65535)).astype(np.uint16)
-    with atomic_write(path, "wb") as f: Image.fromarray(q).save(f, format="PNG")
-
-# %% ../nbs/06_data.ipynb #19913347
-TEACHER_LEVELS = 65535
-
-def teacher_file_name(name: str,  # a sample's name, e.g. '2011_09_26/2011_09_26_drive_0001_sync/image_02/data/0000000005'
-                      ext: str = ".png") -> str:
-    "The file name of the teacher depth map of sample `name`: '/' replaced by '__', plus `ext`."
-    return name.replace("/", "__").replace("\\", "__") + ext
-
-def save_teacher_depth(depth,  # metres: (H,W) or (1,H,W), tensor or array; non-finite -> 0 (invalid)
-                       path: str | os.PathLike,  # .png: released uint16 format; .npy: float32 metres
-                       d_max: float = 80.,  # the depth that maps to 65535
-                      ) -> None:
-    "Write a teacher depth map in the released format (uint16 PNG `round(depth/d_max*65535)`) or as .npy, atomically."
-    check_number("d_max", d_max, lo=0, lo_open=True)
-    a = depth.detach().cpu().numpy() if torch.is_tensor(depth) else np.asarray(depth)
-    while a.ndim > 2 and a.shape[0] == 1: a = a[0]
-    check_param(a.ndim == 2, "depth.shape", tuple(a.shape), "(H,W) or (1,H,W)")
-    a = np.where(np.isfinite(a), a, 0).astype(np.float64)
-    if str(path).endswith(".npy"):
-        with atomic_write(path, "wb") as f: np.save(f, a.astype(np.float32))
-        return
-    q = np.round(np.clip(a, 0, d_max) / d_max * TEACHER_LEVELS).astype(np.uint16)
-    with atomic_write(path, "wb") as f: Image.fromarray(q).save(f, format="PNG")
-
-def load_teacher_depth(path: str | os.PathLike, d_max: float = 80.) -> np.ndarray:
-    "A teacher depth map as (H,W) float32 metres: released uint16 PNG (`value / 65535 * d_max`) or .npy metres."
-    if str(path).endswith(".npy"): return read_depth_npy(path)
-    return read_depth_png(path, TEACHER_LEVELS / d_max)
-
-def save_teacher_maps(names: Sequence[str],  # sample names, one per map
-                      depth,  # (N,1,H,W) or (N,H,W) metres
-                      out_dir: str | os.PathLike,  # folder to write into (created)
-                      d_max: float = 80., ext: str = ".png") -> list[Path]:
-    "Write one teacher depth map per sample into `out_dir`, named by `teacher_file_name`; returns the paths."
-    check_param(len(names) == len(depth), "depth", f"{len(depth)} maps", f"one map per name ({len(names)})")
-    out = [Path(out_dir) / teacher_file_name(n, ext) for n in names]
-    for p, d in zip(out, depth): save_teacher_depth(d, p, d_max)
-    return out
+__all__ = ['KITTI_SPLITS', 'NYU_FOCAL', 'IMAGE_EXTS', 'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split',
+           'NyuDataset', 'FolderDataset', 'PreparedSplit', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #41034c3a
-DEPTH_KEYS = ("depth", "teacher_depth", "dense_depth")
-TEACHER_FORMATS = ("png", "npy", "auto")
-
-def _check_scale(a: np.ndarray, path, d_max: float, how: str) -> None:
-    "`DataError` if most valid values of depth map `a` exceed `d_max` (a wrong scale)."
-    v = a[a > 0]
-    if v.size and float(np.median(v)) > d_max:
-        raise DataError(f"depth map {str(path)!r} looks wrongly scaled: {np.mean(v > d_max):.0%} of its {v.size} valid values "
-                        f"exceed d_max={d_max:g} m (median {np.median(v):.1f} m, range {v.min():.1f}..{v.max():.1f} m, decoded as "
-                        f"{how}). A millimetre map read as KITTI's /256 looks like this: check the dataset type (KITTI and the "
-                        "synthetic set: uint16 = metres*256; NYU: uint16 = millimetres) and d_max.")
-
-def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metres (0 = no value)
-                             gt: np.ndarray,  # (H, W) ground-truth depth, metres (0 = no label), the same view
-                             path,  # the teacher map's file, for the message
-                             d_max: float = 80.,  # the PNG decoding's range, for the message
-                             min_pixels: int = 100,  # fewer pixels with both: no verdict
-                            ) -> None:
-    "`DataError` if a teacher map is not depth on the ground truth's scale: disparity / inverse depth, or another unit."
-    t, g = np.asarray(teacher, np.float64), np.asarray(gt, np.float64)
-    m = np.isfinite(t) & np.isfinite(g) & (t > 0) & (g > 0)
-    if m.sum() < min_pixels: return
-    lt, lg = np.log(t[m]), np.log(g[m])
-    # inverse depth (and disparity = focal * baseline / depth) is large where depth is small: its log falls where the
-    # ground truth's log rises. A trained teacher, however poor, correlates positively; a constant map gives NaN (no verdict).
-    with np.errstate(invalid="ignore", divide="ignore"): r = float(np.corrcoef(lt, lg)[0, 1])
-    if r < -0.2:
-        raise DataError(f"teacher map {str(path)!r} looks like disparity or inverse depth, not depth: it is small where the "
-                        f"ground truth is far (correlation of log values r = {r:.2f} over {int(m.sum())} labelled pixels). "
-                        "Convert it to depth in metres (depth = focal * baseline / disparity, or 1 / inverse depth) first.")
-    ratio = float(np.exp(np.median(lt - lg)))
-    if not 0.25 <= ratio <= 4:
-        raise DataError(f"teacher map {str(path)!r} is {ratio:.3g}x the ground truth (median over {int(m.sum())} labelled "
-                        f"pixels): another unit or scale. PNG maps are read as uint16 / 65535 * d_max with d_max = {d_max:g}: "
-                        "set d_max to the value they were written with; .npy maps must be metres (not millimetres, not "
-                        "normalised depth).")
-
-def read_teacher_map(path,  # a teacher map file (.png released uint16, or .npy metres)
-                     d_max: float,  # the PNG decoding's range
-                     full: tuple[int, int],  # (H, W) of its image as read
-                     crop: tuple[int, int, int, int] | None = None,  # the dataset's crop of that image, or None
-                     gt: np.ndarray | None = None,  # the sample's ground truth on the cropped view, to check against
-                    ) -> np.ndarray:
-    "A teacher map on its image's cropped view, checked: .npy scale, resolution or view (`fit_teacher_map`), scale against `gt`."
-    a = load_teacher_depth(path, d_max)
-    if str(path).endswith(".npy"): _check_scale(a, path, d_max, ".npy metres")
-    a = np.ascontiguousarray(fit_teacher_map(a, full, crop, path), np.float32)
-    if gt is not None: check_teacher_against_gt(a, gt, path, d_max)
-    return a
-
-_RESIZE_WARNED: set = set()
-
-def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
-                    full: tuple[int, int],  # (H, W) of the image as read
-                    crop: tuple[int, int, int, int] | None,  # (top, left, h, w) of the dataset's crop, or None
-                    path,  # the map's file, for the messages
-                   ) -> np.ndarray:
-    "The teacher map on the image's cropped view: cut like the image, or resized (nearest, with a warning) when it has another resolution of the same view."
-    H, W = full
-    t, l, h, w = crop or (0, 0, H, W)
-    if a.shape == (H, W): return a[t:t + h, l:l + w]
-    if a.shape == (h, w): return a
-    for (H1, W1), cut in (((H, W), True), ((h, w), False)):      # the full image's view, then the cropped one
-        if abs(a.shape[0] / a.shape[1] - H1 / W1) <= 0.02 * H1 / W1:
-            key = (str(Path(path).parent), a.shape, (H1, W1))           # once per folder and pair of sizes, not per map
-            if key not in _RESIZE_WARNED:
-                _RESIZE_WARNED.add(key)
-                warnings.warn(f"teacher maps in {key[0]!r} are {a.shape[0]}x{a.shape[1]}, their images {H1}x{W1}"
-                              f"{' before the crop' if cut and (h, w) != (H, W) else ''} (first: {Path(path).name!r}): "
-                              "resized by nearest neighbour (e.g. half-resolution maps). Predict at the image's resolution "
-                              "to avoid it.", stacklevel=4)
-            r = F.interpolate(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None], (H1, W1), mode="nearest-exact")[0, 0].numpy()
-            return r[t:t + h, l:l + w] if cut else r
-    raise DataError(f"teacher map {str(path)!r} is {a.shape[0]}x{a.shape[1]} but its image is {H}x{W}"
-                    + (f" ({h}x{w} after the crop)" if (h, w) != (H, W) else "") + ": another aspect ratio, so not the same "
-                    "view. Predict the teacher's maps on these images.")
-
-def released_teacher_file_name(name: str, ext: str = ".png") -> str:
-    "How the authors' released code names a sample's teacher map: every '/' of the name replaced by '_', plus `ext`."
-    return name.replace("/", "_").replace("\\", "_") + ext
-
-def _teacher_exts(fmt: str) -> list[str]: return {"png": [".png"], "npy": [".npy"], "auto": [".png", ".npy"]}[fmt]
-
-def _find_teacher(teacher_dir: Path, name: str, fmt: str) -> Path | None:
-    "A sample's teacher map in `teacher_dir`: tiekd's name first, then the released code's, each in the allowed formats."
-    for naming in (teacher_file_name, released_teacher_file_name):
-        for ext in _teacher_exts(fmt):
-            p = teacher_dir / naming(name, ext)
-            if p.exists(): return p
-    return None
-
-def _expected_teacher_files(name: str, fmt: str) -> str:
-    "The file names a missing map could have had, for the error message."
-    exts = _teacher_exts(fmt)
-    return (" or ".join(repr(teacher_file_name(name, e)) for e in exts) + " (or the released code's "
-            + " or ".join(repr(released_teacher_file_name(name, e)) for e in exts) + ")")
-
 def _chw(a: np.ndarray) -> torch.Tensor:
     "(H,W,3) uint8 -> (3,H,W) float32 in [0,1]."
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).to(torch.float32).div_(255.).contiguous()
@@ -478,98 +274,6 @@ class FolderDataset(DepthDataset):
                          labels=gdir is not None)
 
     def _repr_extra(self): return {"images_dir": str(self.images_dir)}
-
-# %% ../nbs/06_data.ipynb #49cbb4d9
-def _grid(angle, flip, top, left, H, W, h, w, device) -> torch.Tensor:
-    "Sampling grid (B,h,w,2): output pixel -> crop window of the image rotated by `angle` deg about its centre, flipped."
-    f32 = dict(dtype=torch.float32, device=device)
-    j = torch.arange(w, **f32)[None]
-    jj = torch.where(flip[:, None], (w - 1) - j, j)                          # (B,w) column in the crop window
-    y = top[:, None].to(**f32) + torch.arange(h, **f32)[None] - (H - 1) / 2    # (B,h) centred coords in the rotated image
-    x = left[:, None].to(**f32) + jj - (W - 1) / 2                              # (B,w)
-    t = angle.to(**f32) * (math.pi / 180)
-    c, s = torch.cos(t)[:, None, None], torch.sin(t)[:, None, None]
-    xs = x[:, None, :] * c - y[:, :, None] * s + (W - 1) / 2                    # inverse of a counter-clockwise rotation
-    ys = x[:, None, :] * s + y[:, :, None] * c + (H - 1) / 2                    # (y points down)
-    return torch.stack([xs * (2 / max(W - 1, 1)) - 1, ys * (2 / max(H - 1, 1)) - 1], dim=-1)
-
-def warp_batch(batch: dict,  # image (B,3,H,W) and any of DEPTH_KEYS (B,1,H,W)
-               angle: torch.Tensor,  # (B,) degrees, counter-clockwise
-               flip: torch.Tensor | None = None,  # (B,) bool: mirror left-right
-               top: torch.Tensor | None = None,  # (B,) crop window rows (default 0)
-               left: torch.Tensor | None = None,  # (B,) crop window columns (default 0)
-               size: tuple[int, int] | None = None,  # (h,w) crop size (default: H,W)
-              ) -> dict:
-    "Rotate, crop and flip image (bilinear) and every depth map (nearest) with the same per-sample parameters."
-    img = batch["image"]; B, _, H, W = img.shape
-    h, w = size or (H, W)
-    dev = img.device
-    z = torch.zeros(B, dtype=torch.long, device=dev)
-    flip = torch.zeros(B, dtype=torch.bool, device=dev) if flip is None else flip.to(dev)
-    top, left, angle = z if top is None else top.to(dev).long(), z if left is None else left.to(dev).long(), angle.to(dev)
-    check_param(bool((top >= 0).all() and (top + h <= H).all() and (left >= 0).all() and (left + w <= W).all()),
-                "crop window", (top.tolist(), left.tolist(), (h, w)), f"inside the {H}x{W} images")
-    keys = ["image"] + [k for k in DEPTH_KEYS if k in batch]
-    for k in keys[1:]:
-        check_param(tuple(batch[k].shape[-2:]) == (H, W), f"batch[{k!r}].shape", tuple(batch[k].shape), f"(B,1,{H},{W}) like the image")
-    out = dict(batch)
-    if not bool((angle != 0).any()):                     # crop and flip only: exact gathers, no resampling
-        j = torch.arange(w, device=dev)[None]
-        rows = (top[:, None] + torch.arange(h, device=dev)[None])[:, :, None]         # (B,h,1)
-        cols = (left[:, None] + torch.where(flip[:, None], (w - 1) - j, j))[:, None, :]  # (B,1,w)
-        b = torch.arange(B, device=dev)[:, None, None]
-        for k in keys: out[k] = batch[k].float()[b, :, rows, cols].permute(0, 3, 1, 2).contiguous()
-        return out
-    g = _grid(angle, flip, top, left, H, W, h, w, dev)
-    out["image"] = F.grid_sample(img.float(), g, mode="bilinear", padding_mode="zeros", align_corners=True)
-    for k in keys[1:]:
-        out[k] = F.grid_sample(batch[k].float(), g.to(batch[k].device), mode="nearest", padding_mode="zeros", align_corners=True)
-    return out
-
-def jitter_color(image: torch.Tensor,  # (B,3,H,W) in [0,1]
-                 gamma: torch.Tensor, brightness: torch.Tensor,  # (B,) each
-                 colors: torch.Tensor,  # (B,3) per-channel factors
-                ) -> torch.Tensor:
-    "`clamp(image ** gamma * brightness * colors, 0, 1)` per sample (BTS's colour augmentation)."
-    x = image.clamp(0, 1) ** gamma[:, None, None, None] * brightness[:, None, None, None] * colors[:, :, None, None]
-    return x.clamp(0, 1)
-
-def augment_batch(batch: dict,  # image (B,3,H,W) float [0,1]; depth / teacher_depth / dense_depth (B,1,H,W); other keys kept
-                  generator: torch.Generator | None = None,  # the source of randomness (CPU generator; None: global)
-                  rotate_deg: float = 2.5,  # max |rotation| in degrees (0: none)
-                  flip: bool = True,  # random horizontal flip, probability 1/2
-                  crop: tuple[int, int] | None = None,  # random crop to (h,w); None: keep the size
-                  color: tuple[float, float] | None = (0.9, 1.1),  # range of gamma, brightness and channel factors; None: off
-                  color_p: float = 0.5,  # probability of the colour jitter per sample
-                 ) -> dict:
-    "A new batch dict: random rotation, crop and flip on image and every depth map alike; colour jitter on the image."
-    img = batch["image"]
-    check_param(torch.is_tensor(img) and img.ndim == 4 and img.shape[1] == 3, "batch['image']",
-                tuple(getattr(img, "shape", ())), "a (B,3,H,W) tensor")
-    check_number("rotate_deg", rotate_deg, lo=0, hi=180); check_number("color_p", color_p, lo=0, hi=1)
-    B, _, H, W = img.shape
-    if crop is not None:
-        crop = tuple(int(c) for c in crop)
-        check_param(len(crop) == 2 and 1 <= crop[0] <= H and 1 <= crop[1] <= W, "crop", crop, f"(h,w) with h <= {H}, w <= {W} (the batch's size)")
-    gdev = generator.device if generator is not None else torch.device("cpu")
-    rand = lambda *shape: torch.rand(*shape, generator=generator, device=gdev).cpu()
-    out = dict(batch)
-    if rotate_deg > 0 or flip or (crop is not None and crop != (H, W)):
-        angle = (rand(B) * 2 - 1) * rotate_deg if rotate_deg > 0 else torch.zeros(B)
-        flips = rand(B) < 0.5 if flip else torch.zeros(B, dtype=torch.bool)
-        h, w = crop or (H, W)
-        top, left = (rand(B) * (H - h + 1)).long().clamp_max(H - h), (rand(B) * (W - w + 1)).long().clamp_max(W - w)
-        out = warp_batch(batch, angle, flips, top, left, (h, w))
-    if color is not None:
-        lo, hi = color
-        check_param(0 < lo <= hi, "color", color, "(lo, hi) with 0 < lo <= hi")
-        apply = rand(B) < color_p
-        u = lambda *s: lo + (hi - lo) * rand(*s)
-        gamma, bright, cols = u(B), u(B), u(B, 3)
-        dev = out["image"].device
-        jit = jitter_color(out["image"], gamma.to(dev), bright.to(dev), cols.to(dev))
-        out["image"] = torch.where(apply.to(dev)[:, None, None, None], jit, out["image"])
-    return out
 
 # %% ../nbs/06_data.ipynb #a8ca96f4
 class PreparedSplit:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #4320d661
 from __future__ import annotations
-import concurrent.futures, copy, hashlib, json, multiprocessing, os, shutil, sys, time
+import concurrent.futures, copy, hashlib, json, multiprocessing, os, sys, time
 from pathlib import Path
 from typing import Any, Sequence
 

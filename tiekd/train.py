@@ -4,10 +4,10 @@
 
 # %% ../nbs/07_train.ipynb #68fb4edb
 from __future__ import annotations
-import argparse, contextlib, copy, dataclasses, json, math, os, pickle, random, sys, time
+import argparse, contextlib, json, math, os, sys, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -16,235 +16,20 @@ import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
-from .core import (ConfigError, Registry, atomic_torch_save, atomic_write, check_number, check_param,
-                        project_root, resolve_device, seed_everything)
-from . import data as tdata, losses as tlosses, models as tmodels, spatialkd as tspatial
-from .dpm import DPM_MODES
+from .core import ConfigError, atomic_torch_save, atomic_write, check_param, resolve_device, seed_everything
+from . import data as tdata, models as tmodels, spatialkd as tspatial
+# the run's vocabulary, each in its own module; imported here by name, so `from tiekd.train import X` keeps working
+from .distill import Distiller, DISTILLERS, HEADS, valid_mask
+from .config import (DEFAULT_CONFIG, RUNTIME_KEYS, _RUNTIME_KEYS, MODEL_KINDS, validate_config, apply_overrides,
+                          load_config)
+from .checkpoint import (CHECKPOINT_FORMAT, MODEL_FORMAT, CheckpointError, TrainingError, load_checkpoint,
+                              _check_compatible, _flat, _rng_state, _set_rng_state)
+from .teachermaps import (TEACHER_FORMAT, FirstImages, export_teacher_predictions, load_splits,
+                               load_teacher_predictions, with_teacher_predictions, _read_pngs, _resolve_path)
 
 # %% auto #0
-__all__ = ['DISTILLERS', 'DEFAULT_CONFIG', 'TEACHER_FORMAT', 'CHECKPOINT_FORMAT', 'MODEL_FORMAT', 'Distiller', 'valid_mask',
-           'validate_config', 'apply_overrides', 'load_config', 'epoch_order', 'step_generator', 'TrainPool',
-           'build_train_pool', 'build_model', 'training_module', 'make_optimizer', 'CheckpointError', 'TrainingError',
-           'load_checkpoint', 'export_teacher_predictions', 'load_teacher_predictions', 'with_teacher_predictions',
-           'FirstImages', 'load_splits', 'train_model', 'load_model', 'tiekd_train_cli']
-
-# %% ../nbs/07_train.ipynb #30039bfc
-@dataclass(frozen=True)
-class Distiller:
-    "How a method trains: the reference depth, the loss (name in `tiekd.losses.LOSSES` and its parameters) and the head."
-    name: str  # the method's name in `DISTILLERS`
-    loss: str  # the loss factory's name for `tiekd.losses.build_loss`
-    reference: str  # "gt" (the split's `depth`) or "teacher" (the split's `teacher_depth`)
-    head: str  # the student head it needs: "regression" or "dpm"
-    params: tuple = ()  # the `distill.*` keys passed to the loss factory (plus d_min, d_max from `data`)
-    doc: str = ""
-    teacher_in_loop: bool = False  # the teacher's network runs in every step (Spatial-KD: `distill.teacher_model`)
-
-    @property
-    def ref_key(self) -> str:
-        "The batch key holding this distiller's reference depth."
-        return "depth" if self.reference == "gt" else "teacher_depth"
-
-    def loss_params(self, cfg: dict) -> dict:
-        "The keyword arguments this distiller's loss factory gets from a (validated) config."
-        p = {k: cfg["distill"][k] for k in self.params if k not in ("d_min", "d_max")}
-        if "d_min" in self.params: p["d_min"] = cfg["data"]["d_min"]
-        if "d_max" in self.params: p["d_max"] = cfg["data"]["d_max"]
-        return p
-
-    def build_loss(self, cfg: dict) -> Callable:
-        "`fn(out, ref_depth, mask) -> (total, parts)` for this distiller and config."
-        return tlosses.build_loss(self.loss, **self.loss_params(cfg))
-
-DISTILLERS = Registry("distiller")
-_DPM_PARAMS = ("sigma", "n_bins", "mode", "d_min", "d_max", "preset", "kl_eps", "reduction", "mask_teacher")
-for _d in [Distiller("gt", "si", "gt", "regression", doc="ground truth, scale-invariant loss (teachers, baseline student)"),
-           *[Distiller(n, n, "teacher", "regression", doc=f"response-based KD ({n[6:]}) on the teacher's depth")
-             for n in ("reskd-ssim", "reskd-mse", "reskd-si", "reskd-ssim-si", "reskd-ssim-mse")],
-           Distiller("tiekd", "tiekd", "teacher", "dpm", ("alpha",) + _DPM_PARAMS, "TIE-KD: 10 (alpha L_DPM + (1-alpha) L_depth)"),
-           Distiller("tiekd-dpm", "tiekd-dpm", "teacher", "dpm", _DPM_PARAMS, "ablation: L_DPM only"),
-           Distiller("tiekd-depth", "tiekd-depth", "teacher", "dpm", _DPM_PARAMS, "ablation: L_depth only"),
-           *[Distiller(n, n, "gt", "regression", ("spatial",), doc, teacher_in_loop=True) for n, doc in (
-               ("spatialkd", "Spatial-KD: decomposition + ReplaceBlock on the teacher's decoder features, SI on ground truth"),
-               ("spatialkd-decomp", "ablation: Spatial-KD's decomposition loss only"),
-               ("spatialkd-replace", "ablation: Spatial-KD's ReplaceBlock only"))]]:
-    DISTILLERS.register(_d.name)(_d)
-
-def valid_mask(ref: torch.Tensor,  # reference depth (B,1,H,W) in metres, 0 = no value
-               top_crop_frac: float = 0.0,  # fraction of the top rows to drop (released code: 110/352)
-               require_value: bool = True,  # False: pixels without a reference value (0) stay (`mask_teacher: false`)
-              ) -> torch.Tensor:
-    "Pixels the loss sees: finite reference > 0 (or finite, if not `require_value`), minus the top `round(top_crop_frac * H)` rows."
-    m = torch.isfinite(ref) & (ref > 0) if require_value else torch.isfinite(ref)
-    rows = int(round(top_crop_frac * ref.shape[-2]))
-    if rows: m[..., :rows, :] = False
-    return m
-
-# %% ../nbs/07_train.ipynb #f5c37b07
-DEFAULT_CONFIG: dict = {
-    "data": {"root": "data/synth", "train_split": "eigen_train_files.txt", "test_split": "eigen_test_files.txt",
-             "unlabeled_split": "unlabeled_files.txt", "size": [64, 208], "d_min": 1e-3, "d_max": 80.0,
-             "eval_crop": "garg", "limit_train": 0, "limit_test": 0, "prepared": None},
-    "train": {"epochs": 24, "batch_size": 8, "lr": 1e-3, "betas": [0.95, 0.99], "weight_decay": 0.01,
-              "div_factor": 25.0, "final_div_factor": 100.0, "pct_start": 0.3, "cycle_momentum": True,
-              "base_momentum": 0.85, "max_momentum": 0.95, "grad_clip": 35.0, "seed": 70,
-              "augment": {"enabled": True, "rotate_deg": 2.5, "flip": True, "crop": None, "color": [0.9, 1.1],
-                          "color_p": 0.5},
-              "checkpoint_every_steps": 0, "device": "auto", "log": True, "progress": True, "threads": 0,
-              "deterministic": True, "eval_every_epochs": 0, "keep_checkpoint": False, "channels_last": True},
-    "model": {"kind": "student", "encoder": "mobilenetv2_100", "family": "adabins", "size": "small",
-              "head": "auto", "pretrained": False},
-    "distill": {"method": "gt", "alpha": 0.1, "sigma": 0.5, "n_bins": 257, "mode": "integral",
-                "preset": "paper", "kl_eps": 0.0, "reduction": "valid", "mask_teacher": True,   # tiekd.losses.PRESETS
-                "aux_unlabeled": 0, "top_crop_frac": 0.0, "teacher_dir": None,
-                "teacher_model": None, "spatial": dict(tspatial.SPATIAL_DEFAULTS)},   # Spatial-KD: the teacher's model.pt, settings
-}
-
-# keys whose change does not change what is computed (a run may resume under different values)
-_RUNTIME_KEYS = {("train", "checkpoint_every_steps"), ("train", "device"), ("train", "log"), ("train", "progress"),
-                 ("train", "threads"), ("train", "eval_every_epochs"), ("train", "keep_checkpoint"), ("data", "root"), ("data", "prepared"),
-                 ("distill", "teacher_dir"), ("distill", "teacher_model")}
-
-def _merge(base: dict, over: dict, path: str = "") -> dict:
-    "Deep-merge `over` onto a copy of `base`; a key `base` does not have is a `ConfigError`."
-    out = copy.deepcopy(base)
-    check_param(isinstance(over, dict), path or "config", over, "a mapping of keys to values")
-    for k, v in over.items():
-        key = f"{path}.{k}" if path else str(k)
-        if k not in base:
-            raise ConfigError(f"{key}={v!r} is not allowed: unknown key; expected one of {', '.join(sorted(base))}"
-                              f"{' under ' + path if path else ''}.")
-        if isinstance(base[k], dict): out[k] = _merge(base[k], v if v is not None else {}, key)
-        else: out[k] = copy.deepcopy(v)
-    return out
-
-def _is_bool(v): return isinstance(v, bool)
-
-def validate_config(cfg: dict | None = None,  # a (partial) nested config; missing keys take `DEFAULT_CONFIG`
-                   ) -> dict:
-    "The complete config: `cfg` merged onto `DEFAULT_CONFIG`, every value checked (`ConfigError` otherwise)."
-    c = _merge(DEFAULT_CONFIG, cfg or {})
-    d, t, m, k = c["data"], c["train"], c["model"], c["distill"]
-    for key in ("root", "train_split", "test_split", "unlabeled_split"):
-        check_param(isinstance(d[key], (str, os.PathLike)) or (key != "train_split" and d[key] is None),
-                    f"data.{key}", d[key], "a path (string)")
-    sz = d["size"]
-    check_param(isinstance(sz, (list, tuple)) and len(sz) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
-                and x >= 16 for x in sz), "data.size", sz, "[height, width], two integers >= 16")
-    check_number("data.d_min", d["d_min"], lo=0, lo_open=True)
-    check_number("data.d_max", d["d_max"], lo=0, lo_open=True)
-    check_param(d["d_min"] < d["d_max"], "data.d_min", d["d_min"], f"a number < data.d_max={d['d_max']}")
-    check_param(d["eval_crop"] in ("garg", "eigen", "nyu", None), "data.eval_crop", d["eval_crop"], "garg, eigen, nyu or null")
-    for key in ("limit_train", "limit_test"): check_number(f"data.{key}", d[key], lo=0, integer=True)
-    check_param(d["prepared"] is None or isinstance(d["prepared"], (str, os.PathLike)), "data.prepared", d["prepared"],
-                "null or a folder holding <split>.pt prepared splits")
-
-    check_number("train.epochs", t["epochs"], lo=1, integer=True)
-    check_number("train.batch_size", t["batch_size"], lo=1, integer=True)
-    check_number("train.lr", t["lr"], lo=0, lo_open=True)
-    check_param(isinstance(t["betas"], (list, tuple)) and len(t["betas"]) == 2, "train.betas", t["betas"], "[beta1, beta2]")
-    for i, b in enumerate(t["betas"]): check_number(f"train.betas[{i}]", b, lo=0, hi=1, hi_open=True)
-    check_number("train.weight_decay", t["weight_decay"], lo=0)
-    check_number("train.div_factor", t["div_factor"], lo=0, lo_open=True)
-    check_number("train.final_div_factor", t["final_div_factor"], lo=0, lo_open=True)
-    check_number("train.pct_start", t["pct_start"], lo=0, hi=1, lo_open=True, hi_open=True)
-    check_param(_is_bool(t["cycle_momentum"]), "train.cycle_momentum", t["cycle_momentum"], "true or false")
-    check_number("train.base_momentum", t["base_momentum"], lo=0, hi=1, hi_open=True)
-    check_number("train.max_momentum", t["max_momentum"], lo=t["base_momentum"], hi=1, hi_open=True)
-    check_param(t["grad_clip"] is None or (isinstance(t["grad_clip"], (int, float)) and not _is_bool(t["grad_clip"])
-                and t["grad_clip"] >= 0), "train.grad_clip", t["grad_clip"], "a number >= 0 (0 or null: no clipping)")
-    check_number("train.seed", t["seed"], lo=0, integer=True)
-    check_number("train.checkpoint_every_steps", t["checkpoint_every_steps"], lo=0, integer=True)
-    check_number("train.threads", t["threads"], lo=0, integer=True)
-    check_number("train.eval_every_epochs", t["eval_every_epochs"], lo=0, integer=True)
-    for key in ("log", "progress", "deterministic", "keep_checkpoint", "channels_last"): check_param(_is_bool(t[key]), f"train.{key}", t[key], "true or false")
-    check_param(isinstance(t["device"], str), "train.device", t["device"], "'auto', 'cpu', 'cuda' or 'cuda:N'")
-    try: resolve_device(t["device"])
-    except ConfigError as e: raise ConfigError(f"train.{e}") from None
-    a = t["augment"]
-    check_param(_is_bool(a["enabled"]), "train.augment.enabled", a["enabled"], "true or false")
-    check_param(_is_bool(a["flip"]), "train.augment.flip", a["flip"], "true or false")
-    check_number("train.augment.rotate_deg", a["rotate_deg"], lo=0, hi=180)
-    check_param(a["crop"] is None or (isinstance(a["crop"], (list, tuple)) and len(a["crop"]) == 2 and
-                all(isinstance(x, int) and not _is_bool(x) and 8 <= x for x in a["crop"])),
-                "train.augment.crop", a["crop"], "null or [h, w], integers >= 8 (within the training images' size)")
-    check_param(a["color"] is None or (isinstance(a["color"], (list, tuple)) and len(a["color"]) == 2 and
-                all(isinstance(x, (int, float)) and not _is_bool(x) and x > 0 for x in a["color"]) and
-                a["color"][0] <= a["color"][1]), "train.augment.color", a["color"], "null or [lo, hi] with 0 < lo <= hi")
-    check_number("train.augment.color_p", a["color_p"], lo=0, hi=1)
-
-    check_param(m["kind"] in ("student", "teacher"), "model.kind", m["kind"], "student or teacher")
-    if m["kind"] == "student": tmodels.ENCODERS.get(m["encoder"], key="model.encoder")
-    else: tmodels.TEACHERS.get(m["family"], key="model.family")
-    sizes = tuple(tmodels.STUDENT_SIZES) if m["kind"] == "student" else tuple(tmodels.TEACHER_SIZE_NAMES)
-    check_param(m["size"] in sizes, "model.size", m["size"], f"one of {', '.join(sizes)} for a {m['kind']}")
-    check_param(m["head"] in ("auto", "regression", "dpm"), "model.head", m["head"], "auto, regression or dpm")
-    tmodels.check_pretrained(m["pretrained"], "model.pretrained")   # false or a local weights file
-
-    dist_ = DISTILLERS.get(k["method"], key="distill.method")
-    check_number("distill.alpha", k["alpha"], lo=0, hi=1)
-    check_number("distill.sigma", k["sigma"], lo=0, lo_open=True)
-    check_number("distill.n_bins", k["n_bins"], lo=2, integer=True)
-    check_param(k["mode"] in DPM_MODES, "distill.mode", k["mode"], "integral (the paper) or softmax (released code)")
-    check_param(k["preset"] in tlosses.PRESETS, "distill.preset", k["preset"],
-                "one of " + ", ".join(tlosses.PRESETS) + " (released: the authors' code's L_DPM, docs/method.md section 8)")
-    check_number("distill.kl_eps", k["kl_eps"], lo=0, hi=1e-2)
-    check_param(k["reduction"] in tlosses.REDUCTIONS, "distill.reduction", k["reduction"], "one of " + ", ".join(tlosses.REDUCTIONS))
-    check_param(isinstance(k["mask_teacher"], bool), "distill.mask_teacher", k["mask_teacher"], "true or false")
-    check_number("distill.aux_unlabeled", k["aux_unlabeled"], lo=0, integer=True)
-    check_number("distill.top_crop_frac", k["top_crop_frac"], lo=0, hi=1, hi_open=True)
-    check_param(k["teacher_dir"] is None or isinstance(k["teacher_dir"], (str, os.PathLike)), "distill.teacher_dir",
-                k["teacher_dir"], "null or a folder path")
-    check_param(k["teacher_model"] is None or isinstance(k["teacher_model"], (str, os.PathLike)), "distill.teacher_model",
-                k["teacher_model"], "null or the path of a teacher's model.pt")
-    tspatial.spatial_settings("spatialkd", k["spatial"])
-    if m["kind"] == "teacher":
-        check_param(k["method"] == "gt", "distill.method", k["method"], "gt when model.kind is teacher (teachers learn from ground truth)")
-    if m["kind"] == "student" and m["head"] != "auto":
-        check_param(m["head"] == dist_.head, "model.head", m["head"], f"auto or {dist_.head} for distill.method={k['method']!r}")
-    if k["aux_unlabeled"]:
-        check_param(dist_.reference == "teacher", "distill.aux_unlabeled", k["aux_unlabeled"],
-                    f"0 with distill.method={k['method']!r}: unlabeled images have no ground truth, only the teacher "
-                    "labels them; use a distillation method (reskd-*, tiekd*)")
-    return c
-
-def _parse_value(text: str):
-    "A `--set` value as YAML (numbers, booleans, null, lists) or the plain string."
-    try: return yaml.safe_load(text)
-    except yaml.YAMLError: return text
-
-def apply_overrides(cfg: dict,  # a nested config
-                    overrides: Iterable[str] = (),  # "section.key=value" strings (value parsed as YAML)
-                    schema: dict | None = None,  # the keys allowed (default: a run config's, `DEFAULT_CONFIG`)
-                   ) -> dict:
-    "A copy of `cfg` with `key.path=value` overrides applied (unknown keys are a `ConfigError`)."
-    out = copy.deepcopy(cfg)
-    for o in overrides:
-        check_param(isinstance(o, str) and "=" in o, "--set", o, "key.path=value, e.g. train.epochs=3")
-        key, val = o.split("=", 1)
-        parts, node, ref = key.strip().split("."), out, DEFAULT_CONFIG if schema is None else schema
-        for i, p in enumerate(parts):
-            if not isinstance(ref, dict) or p not in ref:
-                raise ConfigError(f"{key}={val!r} is not allowed: unknown key {'.'.join(parts[:i + 1])!r}; expected one of "
-                                  f"{', '.join(sorted(ref)) if isinstance(ref, dict) else '(no sub-keys)'}.")
-            if i == len(parts) - 1: node[p] = _parse_value(val)
-            else:
-                if not isinstance(node.get(p), dict): node[p] = {}     # e.g. `pretrained: false` given per family
-                node, ref = node[p], ref[p]
-    return out
-
-def load_config(path: str | os.PathLike | None = None,  # a YAML file with a (partial) config; None: defaults
-                overrides: Iterable[str] = (),  # "key.path=value" strings applied after the file
-               ) -> dict:
-    "Read, override and validate a run config."
-    cfg = {}
-    if path is not None:
-        p = Path(path)
-        if not p.exists(): raise ConfigError(f"--config={str(p)!r} is not allowed: the file does not exist.")
-        try: cfg = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"config file {p}: not valid YAML ({e}); fix the file.") from None
-        check_param(isinstance(cfg, dict), f"config file {p}", type(cfg).__name__, "a mapping with sections data, train, model, distill")
-    return validate_config(apply_overrides(cfg, overrides))
+__all__ = ['epoch_order', 'step_generator', 'TrainPool', 'build_train_pool', 'build_model', 'training_module', 'make_optimizer',
+           'RunLog', 'train_step', 'train_model', 'load_model', 'tiekd_train_cli']
 
 # %% ../nbs/07_train.ipynb #f59cf94f
 def _mix_seed(*xs: int) -> int:
@@ -338,45 +123,6 @@ def make_optimizer(model: nn.Module, cfg: dict, total_steps: int):
         max_momentum=t["max_momentum"])
     return opt, sched
 
-# %% ../nbs/07_train.ipynb #56e8bb07
-class CheckpointError(RuntimeError):
-    "A checkpoint cannot be used: unreadable, partial, from another run, or holding more than weights and plain data."
-
-class TrainingError(RuntimeError):
-    "Training cannot go on (a non-finite loss or gradient); the message names the step and the loss terms."
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    "Read a checkpoint with `torch.load(weights_only=True)`; anything beyond weights and plain data is refused."
-    path = Path(path)
-    if not path.exists(): raise CheckpointError(f"{path}: no such checkpoint.")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        why = next((l for l in str(e).splitlines() if "GLOBAL" in l or "Unsupported" in l), str(e).splitlines()[0])
-        raise CheckpointError(f"{path}: refusing to load: the file holds pickled Python objects or code, not only "
-                              f"weights and plain data (torch.load(weights_only=True) rejected it: {why.strip()}). "
-                              "Nothing in it was run. Re-save it as a state_dict from code you trust.") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0]}); it may be partial or "
-                              "corrupt: delete it to start over.") from None
-
-def _rng_state() -> dict:
-    "The global RNG states as plain data (numpy's key array as a tensor)."
-    npst = np.random.get_state()
-    st = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]), "python_version": random.getstate()[0],
-          "python_gauss": random.getstate()[2],
-          "numpy": {"key": torch.from_numpy(npst[1].astype(np.int64)), "pos": int(npst[2]),
-                    "has_gauss": int(npst[3]), "gauss": float(npst[4])}}
-    if torch.cuda.is_available(): st["cuda"] = torch.cuda.get_rng_state_all()
-    return st
-
-def _set_rng_state(st: dict) -> None:
-    "Restore the RNG states saved by `_rng_state`."
-    torch.set_rng_state(st["torch"])
-    random.setstate((st["python_version"], tuple(st["python"]), st["python_gauss"]))
-    n = st["numpy"]
-    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    if "cuda" in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st["cuda"])
-
 # %% ../nbs/07_train.ipynb #b582be1d
 @contextlib.contextmanager
 def _distributed(device: torch.device):
@@ -406,161 +152,7 @@ def _determinism(on: bool, threads: int):
         torch.use_deterministic_algorithms(prev)
         if threads: torch.set_num_threads(prev_threads)
 
-# %% ../nbs/07_train.ipynb #8c03422a
-TEACHER_FORMAT = "tiekd-teacher-depth/1"
-
-def _read_pngs(files: Sequence[Path], d_max: float) -> torch.Tensor:
-    "Released-format teacher PNGs as a (N,1,H,W) float32 tensor in metres."
-    maps = [torch.as_tensor(tdata.load_teacher_depth(f, d_max), dtype=torch.float32) for f in files]
-    return torch.stack([m.reshape(1, *m.shape[-2:]) for m in maps])
-
-def _split_images(split, idx: Sequence[int]) -> torch.Tensor:
-    "Float images in [0, 1] of a prepared split (uint8 tensors) or of a dataset of sample dicts."
-    if isinstance(split, tdata.PreparedSplit): return split.image[list(idx)].float() / 255
-    return torch.stack([torch.as_tensor(split[i]["image"], dtype=torch.float32) for i in idx])
-
-def _split_names(split) -> list[str]:
-    "The sample names of a prepared split or a dataset."
-    names = _split_field(split, "names")
-    return list(names) if names is not None else [split[i]["name"] for i in range(len(split))]
-
-def export_teacher_predictions(teacher: nn.Module,  # the trained teacher (any model returning {"depth": (B,1,H,W)})
-                               splits: dict,  # {split name: PreparedSplit or dataset of sample dicts}
-                               out_dir: str | os.PathLike,  # where `<split>/*.png` and `<split>.pt` go
-                               d_max: float = 80.0,  # the PNG encoding's range: value / 65535 * d_max
-                               device: str | torch.device = "cpu",
-                               batch_size: int = 8,
-                               flip: bool = False,  # flip-average the teacher (default: its plain output)
-                               progress: bool = True,  # a tqdm bar per split
-                              ) -> dict:
-    "Run the teacher once over each split; store released-format PNGs and a `.pt` per split (atomic, resumable)."
-    from tiekd.evaluate import predict_batch
-    check_number("d_max", d_max, lo=0, lo_open=True); check_number("batch_size", batch_size, lo=1, integer=True)
-    out_dir, device = Path(out_dir), resolve_device(device)
-    teacher = teacher.to(device).eval()
-    d_min = float(getattr(teacher, "d_min", 1e-3))
-    done = {}
-    for name, split in splits.items():
-        names = _split_names(split)
-        pt = out_dir / f"{name}.pt"
-        if pt.exists():
-            with contextlib.suppress(CheckpointError):
-                old = load_checkpoint(pt)
-                if old.get("format") == TEACHER_FORMAT and old.get("names") == names and old.get("d_max") == float(d_max):
-                    done[name] = pt; continue
-        png_dir = out_dir / name
-        for stale in png_dir.glob(".*.tmp*"): stale.unlink(missing_ok=True)   # left by a killed run
-        files = [png_dir / tdata.teacher_file_name(n) for n in names]
-        for b in tqdm(range(0, len(names), batch_size), desc=f"teacher -> {name}", disable=not progress,
-                      mininterval=0.5, file=sys.stderr):
-            idx = list(range(b, min(b + batch_size, len(names))))
-            if all(files[i].exists() for i in idx): continue
-            with torch.no_grad():
-                dep = predict_batch(teacher, _split_images(split, idx).to(device), flip=flip, d_min=d_min, d_max=d_max).cpu()
-            for j, i in enumerate(idx): tdata.save_teacher_depth(dep[j, 0], files[i], d_max)   # atomic
-        depth = _read_pngs(files, d_max)
-        atomic_torch_save({"format": TEACHER_FORMAT, "names": names, "d_max": float(d_max), "depth": depth,
-                           "flip": flip, "teacher": type(teacher).__name__}, pt)
-        done[name] = pt
-    return done
-
-def _resolve_path(teacher_dir) -> Path:
-    p = Path(teacher_dir)
-    return p if p.is_absolute() or p.exists() else project_root() / p
-
-def load_teacher_predictions(teacher_dir: str | os.PathLike,  # the export's out_dir (holding `<split>.pt`)
-                             split: str,  # the split's name ("train", "test", "unlabeled")
-                             names: Sequence[str],  # the samples wanted, in this order
-                            ) -> torch.Tensor:
-    "The teacher's depth (N,1,H,W) for `names`, read from `teacher_dir/<split>.pt` (written by `export_teacher_predictions`)."
-    pt = _resolve_path(teacher_dir) / f"{split}.pt"
-    if not pt.exists():
-        raise ConfigError(f"distill.teacher_dir={str(teacher_dir)!r} is not allowed: {pt} does not exist; run "
-                          "export_teacher_predictions for this split, or point teacher_dir at a folder of teacher PNGs.")
-    ck = load_checkpoint(pt)
-    if ck.get("format") != TEACHER_FORMAT: raise CheckpointError(f"{pt}: not a teacher-depth file (format {ck.get('format')!r}).")
-    pos = {n: i for i, n in enumerate(ck["names"])}
-    missing = [n for n in names if n not in pos]
-    if missing:
-        raise ConfigError(f"distill.teacher_dir={str(teacher_dir)!r} is not allowed: {pt} has no teacher depth for "
-                          f"{len(missing)} of the {len(names)} {split} images (first: {missing[0]!r}); "
-                          "rerun export_teacher_predictions on this split.")
-    return ck["depth"][[pos[n] for n in names]]
-
-def with_teacher_predictions(split,  # a `tiekd.data.PreparedSplit`
-                             teacher_dir: str | os.PathLike,  # export out_dir, or a folder of released-format PNGs
-                             name: str,  # the split's name ("train", "unlabeled", ...)
-                             d_max: float = 80.0,  # the PNG encoding's range (PNG folders only)
-                            ):
-    "`split` with the teacher's depth attached: from `<name>.pt` if there, else PNGs in `<name>/` or the folder itself."
-    root = _resolve_path(teacher_dir)
-    if (root / f"{name}.pt").exists(): return split.with_teacher(load_teacher_predictions(root, name, split.names))
-    if not root.is_dir():
-        raise ConfigError(f"distill.teacher_dir={str(teacher_dir)!r} is not allowed: no such folder; export the teacher's "
-                          "predictions (export_teacher_predictions) or point it at a folder of teacher PNGs.")
-    return split.with_teacher(root / name if (root / name).is_dir() else root, d_max=d_max)
-
-# %% ../nbs/07_train.ipynb #88269823
-class FirstImages(torch.utils.data.Dataset):
-    "The first `n` samples of a dataset."
-    def __init__(self, ds, n: int): self.ds, self.n, self.d_max = ds, min(int(n), len(ds)), getattr(ds, "d_max", 80.)
-    def __len__(self): return self.n
-    def __getitem__(self, i):
-        if not 0 <= i < self.n: raise IndexError(i)
-        return self.ds[i]
-    def __repr__(self): return f"{self.ds!r}[:{self.n}]"
-
-def load_splits(cfg: dict,  # a validated config
-                names: Sequence[str] = ("train",),  # any of "train", "test", "unlabeled"
-                progress: bool = True,
-               ) -> dict:
-    "The prepared splits `names` of the config's dataset: `{name: tiekd.data.PreparedSplit}`."
-    d, out = cfg["data"], {}
-    limits = {"train": d["limit_train"], "test": d["limit_test"], "unlabeled": cfg["distill"]["aux_unlabeled"]}
-    for name in names:
-        check_param(name in limits, "split", name, "train, test or unlabeled")
-        if d["prepared"] is not None:
-            sp = tdata.PreparedSplit.load(_resolve_path(d["prepared"]) / f"{name}.pt")
-            out[name] = sp.subset(range(min(limits[name], len(sp)))) if limits[name] else sp
-            continue
-        root = _resolve_path(d["root"])
-        ds = tdata.kitti_split(root, name, split_file=root / "splits" / d[f"{name}_split"], d_max=d["d_max"])
-        if limits[name]: ds = FirstImages(ds, limits[name])
-        out[name] = tdata.prepare_split(ds, size=tuple(d["size"]), progress=progress)
-    return out
-
 # %% ../nbs/07_train.ipynb #a57bd50b
-CHECKPOINT_FORMAT = "tiekd-checkpoint/1"
-MODEL_FORMAT = "tiekd-model/1"
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    "A nested dict as {'a.b.c': value}."
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_flat(v, f"{prefix}{k}."))
-        else: out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
-    return out
-
-def _check_compatible(ck: dict, cfg: dict, path: Path, fmt: str = CHECKPOINT_FORMAT) -> None:
-    "Refuse to resume from a checkpoint written under a different config (runtime keys aside)."
-    if not isinstance(ck, dict) or ck.get("format") != fmt:
-        raise CheckpointError(f"{path}: not a tiekd file of format {fmt!r} (found "
-                              f"{ck.get('format') if isinstance(ck, dict) else None!r}).")
-    old, new = _flat(ck["config"]), _flat(cfg)
-    runtime = {".".join(k) for k in _RUNTIME_KEYS}
-    diff = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-            if k not in runtime and old.get(k) != new.get(k)]
-    why = ""
-    if old.get("train.epochs") != new.get("train.epochs"):
-        # the one-cycle schedule is laid out over the run's total steps: at the end of epoch E its lr has annealed to
-        # lr / (div_factor * final_div_factor); E' > E epochs from there would be a second warm-up, a recipe nobody chose
-        why = (f" A run cannot be lengthened in place: its one-cycle learning-rate schedule spans the {old.get('train.epochs')} "
-               "epochs it was started with (warm-up, then annealing to the end), so more epochs are a different run, not "
-               "the same one continued. Train the longer run in its own out_dir (in the pipeline, DVC removes a stage's "
-               "outputs before it reruns it with the new epochs).")
-    if diff: raise CheckpointError(f"{path} was written by a run with a different config ({'; '.join(diff)});{why} "
-                                   "Use another out_dir, or resume=False (--no-resume) to start over.")
-
 class _NoLive:
     "Stands in for `dvclive.Live` when logging is off."
     def log_params(self, *a, **k): pass
@@ -616,7 +208,184 @@ def _epoch_summary(history: dict, epoch: int, spe: int, lr: float, ips: float, s
     s.update(lr=lr, images_per_s=ips, seconds=secs)
     return s
 
+# %% ../nbs/07_train.ipynb #3f02e888
+class RunLog:
+    "What a run records as it trains: the per-step history, the epoch summaries, the progress bar and DVCLive (rank 0 only)."
+    def __init__(self, cfg: dict, out_dir: Path, history: dict | None, live: bool, progress: bool, resumed: bool, step: int):
+        self.cfg, self.progress = cfg, progress
+        self.history = history if history is not None else {"step_loss": [], "step_parts": {}, "epochs": []}
+        self.live = _open_live(out_dir, live, resumed, step)
+        if not resumed: self.live.log_params(_flat(cfg))
+        self.bar, self.images = None, 0
+
+    def start_epoch(self, epoch: int, start: int, spe: int) -> None:
+        "A progress bar for the epoch (from step `start` when resuming) and its clock."
+        k, E = self.cfg["distill"], self.cfg["train"]["epochs"]
+        self.bar = tqdm(total=spe, initial=start, desc=f"{self.cfg['model']['kind']} {k['method']} epoch {epoch + 1}/{E}",
+                        disable=not self.progress, dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+        self.ep_t0, self.ep_images = time.perf_counter(), 0
+
+    def step(self, loss: float, parts: dict, lr: float, images: int) -> None:
+        "Record one optimiser step: history, bar, DVCLive."
+        self.history["step_loss"].append(loss)
+        for n, v in parts.items(): self.history["step_parts"].setdefault(n, []).append(v)
+        self.ep_images += images; self.images += images
+        self.bar.update(1); self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{self.images_per_s:.1f}", refresh=False)
+        self.live.log_metric("train/loss", loss)
+        for n, v in parts.items(): self.live.log_metric(f"train/{n}", v)
+        self.live.log_metric("train/lr", lr)
+
+    @property
+    def images_per_s(self) -> float: return self.ep_images / max(time.perf_counter() - self.ep_t0, 1e-9)
+
+    def end_epoch(self, epoch: int, spe: int, lr: float, test: Callable[[], dict] | None = None) -> dict:
+        "The epoch's summary (mean loss and terms, lr, speed; `test()`'s metrics if given), kept and logged."
+        summ = _epoch_summary(self.history, epoch, spe, lr, self.images_per_s, time.perf_counter() - self.ep_t0)
+        if test is not None:
+            summ["test"] = test()
+            for n, v in summ["test"].items(): self.live.log_metric(f"test/{n}", v)
+        self.history["epochs"].append(summ)
+        for n in ("loss", "images_per_s"): self.live.log_metric(f"epoch/{n}", summ[n])
+        return summ
+
+    def next_step(self) -> None: self.live.next_step()
+    def close_epoch(self) -> None: self.bar.close()
+    def end(self) -> None: self.live.end()
+
+# %% ../nbs/07_train.ipynb #40210416
+@dataclass
+class _Trainer:
+    "The objects one run trains with, built once: the network, what the optimiser trains, the loss, optimiser and schedule."
+    net: nn.Module  # the network returned and saved
+    trainee: nn.Module  # what is optimised (`net`, or `net` inside its distiller's wrapper)
+    ddp: nn.Module  # what is called in the step (`trainee`, wrapped for DDP when world > 1)
+    loss_fn: Callable
+    opt: torch.optim.Optimizer
+    sched: Any
+    fmt: torch.memory_format
+
+def _build_trainer(cfg: dict, distiller: Distiller, model: nn.Module | None, device: torch.device, world: int,
+                   total_steps: int) -> _Trainer:
+    "Seeded build of the network (or `model`), its training module, loss, AdamW and one-cycle schedule."
+    t = cfg["train"]
+    seed_everything(t["seed"])
+    fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
+    net = (model if model is not None else build_model(cfg)).to(device).to(memory_format=fmt)
+    if world > 1 and device.type == "cuda": net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    trainee = training_module(distiller, net, cfg, device).to(memory_format=fmt)
+    opt, sched = make_optimizer(trainee, cfg, total_steps)
+    return _Trainer(net, trainee, trainee, distiller.build_loss(cfg), opt, sched, fmt)
+
+def _wrap_ddp(tr: _Trainer, device: torch.device, world: int) -> None:
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        tr.ddp = DistributedDataParallel(tr.trainee, device_ids=[device.index] if device.type == "cuda" else None)
+
+def _save_checkpoint(tr: _Trainer, pos: dict, history: dict, cfg: dict, path: Path) -> None:
+    "Everything needed to resume exactly, written atomically; a failed write leaves the previous checkpoint intact."
+    try:
+        atomic_torch_save({"format": CHECKPOINT_FORMAT, "model": tr.trainee.state_dict(), "optimizer": tr.opt.state_dict(),
+                           "scheduler": tr.sched.state_dict(), "rng": _rng_state(), "position": dict(pos),
+                           "history": history, "config": cfg}, path)
+    except OSError as e:  # a full disk, a quota, a vanished folder
+        raise CheckpointError(f"could not write the checkpoint {path} at step {pos['global_step']}: {e}. The "
+                              "previous checkpoint is intact: free space and run again to resume from it.") from e
+
+def _resume(tr: _Trainer, cfg: dict, path: Path, device: torch.device) -> tuple[dict, dict]:
+    "Load the checkpoint into the trainer and the RNGs; returns its (position, history)."
+    ck = load_checkpoint(path, map_location=device)
+    _check_compatible(ck, cfg, path)
+    tr.trainee.load_state_dict(ck["model"]); tr.opt.load_state_dict(ck["optimizer"]); tr.sched.load_state_dict(ck["scheduler"])
+    _set_rng_state(ck["rng"])
+    return dict(ck["position"]), ck["history"]
+
+def _where(epoch: int, s: int, spe: int, gs: int) -> str: return f"epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs})"
+
+def train_step(tr: _Trainer, batch: dict, ref_key: str, cfg: dict, world: int, device: torch.device,
+               where: Callable[[], str],  # names the step in an error
+               resume_hint: Callable[[], str] = lambda: "",  # what to do after a non-finite loss (the last good checkpoint)
+              ) -> tuple[float, dict]:
+    "One optimiser step: forward, loss on the valid pixels, mean over ranks, finiteness checks, backward, clipping, step."
+    t, k = cfg["train"], cfg["distill"]
+    x, ref = batch["image"].to(device).contiguous(memory_format=tr.fmt), batch[ref_key].to(device)
+    out = tr.ddp(x)
+    total, parts = tr.loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"], getattr(tr.loss_fn, "masks_reference", True)))
+    names = list(parts)
+    vals = _reduce([float(total.detach())] + [float(parts[n]) for n in names] + [float(not torch.isfinite(total.detach()))],
+                   world, device)
+    loss, pvals = vals[0], dict(zip(names, vals[1:-1]))
+    if vals[-1] > 0 or not math.isfinite(loss):
+        raise TrainingError(f"non-finite loss at {where()}: total={loss:.6g}; terms: {_fmt_parts(pvals)}.{resume_hint()}")
+    tr.opt.zero_grad(set_to_none=True)
+    total.backward()
+    if t["grad_clip"]:
+        try: torch.nn.utils.clip_grad_norm_(tr.trainee.parameters(), t["grad_clip"], error_if_nonfinite=True)
+        except RuntimeError as e:
+            raise TrainingError(f"non-finite gradient at {where()}; loss {loss:.6g}, terms: {_fmt_parts(pvals)} "
+                                f"({str(e).splitlines()[0]})") from None
+    tr.opt.step(); tr.sched.step()
+    return loss, pvals
+
 # %% ../nbs/07_train.ipynb #e8cab190
+def _finished_run(cfg: dict, out_dir: Path, model: nn.Module | None, device: torch.device) -> dict | None:
+    "The result of a run already completed in `out_dir` (its model.pt), or None."
+    if not (out_dir / "model.pt").exists(): return None
+    done = load_checkpoint(out_dir / "model.pt", map_location=device)
+    if not (isinstance(done, dict) and done.get("summary", {}).get("complete")): return None
+    _check_compatible(done, cfg, out_dir / "model.pt", MODEL_FORMAT)
+    net = model if model is not None else build_model(cfg)
+    net.load_state_dict(done["model"])
+    return {**done["summary"], "model": net.to(device).eval(), "config": cfg, "history": done["history"],
+            "checkpoint": out_dir / "checkpoints" / "last.pt", "model_path": out_dir / "model.pt",
+            "resumed_from": done["summary"]["global_step"], "rank": int(os.environ.get("RANK", 0)),
+            "world_size": int(os.environ.get("WORLD_SIZE", 1))}
+
+def _training_pool(cfg: dict, distiller: Distiller, splits: dict | None, progress: bool) -> TrainPool:
+    "The run's in-memory pool: its splits (loaded if not given), the teacher's maps attached if the method needs them."
+    k = cfg["distill"]
+    if splits is None:
+        splits = load_splits(cfg, ["train"] + (["unlabeled"] if k["aux_unlabeled"] else []),
+                             progress=progress and int(os.environ.get("RANK", "0")) == 0)
+    train, unlabeled = splits["train"], splits.get("unlabeled")
+    if distiller.reference == "teacher" and k["teacher_dir"] is not None:
+        if _split_field(train, "teacher_depth") is None:
+            train = with_teacher_predictions(train, k["teacher_dir"], "train", cfg["data"]["d_max"])
+        if k["aux_unlabeled"] and unlabeled is not None and _split_field(unlabeled, "teacher_depth") is None:
+            unlabeled = with_teacher_predictions(unlabeled, k["teacher_dir"], "unlabeled", cfg["data"]["d_max"])
+    pool = build_train_pool(train, distiller, unlabeled, k["aux_unlabeled"])
+    crop, hw = cfg["train"]["augment"]["crop"], tuple(pool.images.shape[-2:])
+    check_param(crop is None or (crop[0] <= hw[0] and crop[1] <= hw[1]), "train.augment.crop", crop,
+                f"null or [h, w] within the training images' size {list(hw)}")
+    return pool
+
+def _evaluate(net: nn.Module, split, cfg: dict, device: torch.device) -> dict:
+    "Mean test metrics of `net` on `split` (the network is put back in training mode)."
+    from tiekd.evaluate import evaluate_model
+    d = cfg["data"]
+    r = evaluate_model(net, split, d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"], device=device)
+    net.train()
+    return r["mean"]
+
+def _finish_run(tr: _Trainer, rlog: RunLog, cfg: dict, out_dir: Path, info: dict, main: bool, eval_fn: Callable | None) -> dict:
+    "The run's result; on rank 0 also model.pt (weights, config, history, summary) and train_summary.json, the checkpoint removed."
+    history, E = rlog.history, cfg["train"]["epochs"]
+    result = {"model": tr.net, "config": cfg, "history": history, "checkpoint": out_dir / "checkpoints" / "last.pt",
+              "model_path": out_dir / "model.pt", **info,
+              "metrics": (history["epochs"][-1].get("test") if history["epochs"] else None)}
+    if eval_fn is not None and result["metrics"] is None and main: result["metrics"] = eval_fn()
+    if not main: return result
+    keep = ("global_step", "steps_per_epoch", "n_train_images", "n_aux_images", "images_per_s", "train_seconds", "metrics")
+    summary = {**{k_: result[k_] for k_ in keep}, "complete": result["global_step"] == E * result["steps_per_epoch"]}
+    atomic_torch_save({"format": MODEL_FORMAT, "model": tr.net.state_dict(), "config": cfg, "history": history,
+                       "summary": summary}, out_dir / "model.pt")
+    with atomic_write(out_dir / "train_summary.json", "w") as f:
+        json.dump({**summary, "resumed_from": result["resumed_from"], "world_size": result["world_size"], "config": cfg,
+                   "epochs": history["epochs"]}, f, indent=1)
+    if not cfg["train"]["keep_checkpoint"]:
+        result["checkpoint"].unlink(missing_ok=True)
+        with contextlib.suppress(OSError): result["checkpoint"].parent.rmdir()
+    return result
+
 def train_model(cfg: dict,  # the run's config (partial configs are completed from `DEFAULT_CONFIG`)
                 out_dir: str | os.PathLike,  # where checkpoints, logs, model.pt and train_summary.json go
                 splits: dict | None = None,  # {"train": PreparedSplit, "unlabeled": ...}; None: load from `cfg["data"]`
@@ -629,170 +398,61 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
                ) -> dict:
     "Train a teacher or a student as `cfg` says; resumable, deterministic for a seed, DDP-aware. Returns a result dict."
     cfg = validate_config(cfg)
-    t, k = cfg["train"], cfg["distill"]
-    distiller = DISTILLERS.get(k["method"], key="distill.method")
-    out_dir = Path(out_dir)
-    log = t["log"] if log is None else log
-    progress = t["progress"] if progress is None else progress
-    device = _run_device(cfg)
-    if resume and (out_dir / "model.pt").exists():                  # a finished run: nothing to train
-        done = load_checkpoint(out_dir / "model.pt", map_location=device)
-        if isinstance(done, dict) and done.get("summary", {}).get("complete"):
-            _check_compatible(done, cfg, out_dir / "model.pt", MODEL_FORMAT)
-            net = model if model is not None else build_model(cfg)
-            net.load_state_dict(done["model"])
-            return {**done["summary"], "model": net.to(device).eval(), "config": cfg, "history": done["history"],
-                    "checkpoint": out_dir / "checkpoints" / "last.pt", "model_path": out_dir / "model.pt",
-                    "resumed_from": done["summary"]["global_step"], "rank": int(os.environ.get("RANK", 0)),
-                    "world_size": int(os.environ.get("WORLD_SIZE", 1))}
-    if splits is None:
-        splits = load_splits(cfg, ["train"] + (["unlabeled"] if k["aux_unlabeled"] else []),
-                             progress=progress and int(os.environ.get("RANK", "0")) == 0)
-    train, unlabeled = splits["train"], splits.get("unlabeled")
-    if distiller.reference == "teacher" and k["teacher_dir"] is not None:
-        if _split_field(train, "teacher_depth") is None:
-            train = with_teacher_predictions(train, k["teacher_dir"], "train", cfg["data"]["d_max"])
-        if k["aux_unlabeled"] and unlabeled is not None and _split_field(unlabeled, "teacher_depth") is None:
-            unlabeled = with_teacher_predictions(unlabeled, k["teacher_dir"], "unlabeled", cfg["data"]["d_max"])
-    pool = build_train_pool(train, distiller, unlabeled, k["aux_unlabeled"])
-    crop, hw = t["augment"]["crop"], tuple(pool.images.shape[-2:])
-    check_param(crop is None or (crop[0] <= hw[0] and crop[1] <= hw[1]), "train.augment.crop", crop,
-                f"null or [h, w] within the training images' size {list(hw)}")
-    B, E, seed = t["batch_size"], t["epochs"], t["seed"]
-    spe = len(pool) // B
+    t = cfg["train"]
+    distiller, out_dir, device = DISTILLERS.get(cfg["distill"]["method"], key="distill.method"), Path(out_dir), _run_device(cfg)
+    log, progress = t["log"] if log is None else log, t["progress"] if progress is None else progress
+    if resume and (done := _finished_run(cfg, out_dir, model, device)) is not None: return done
+    pool = _training_pool(cfg, distiller, splits, progress)
+    B, E, seed, ev = t["batch_size"], t["epochs"], t["seed"], t["eval_every_epochs"]
+    spe, ck_path = len(pool) // B, out_dir / "checkpoints" / "last.pt"
     check_param(spe >= 1, "train.batch_size", B, f"at most the {len(pool)} training images")
-    ck_path = out_dir / "checkpoints" / "last.pt"
-
     with _determinism(t["deterministic"], t["threads"]), _distributed(device) as (rank, world):
         check_param(B % world == 0, "train.batch_size", B, f"a multiple of the {world} processes (it is the global batch)")
-        seed_everything(seed)
-        net = (model if model is not None else build_model(cfg)).to(device)
-        fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
-        net = net.to(memory_format=fmt)
-        if world > 1 and device.type == "cuda": net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
-        trainee = training_module(distiller, net, cfg, device).to(memory_format=fmt)   # net, or net and its distiller's modules
-        loss_fn = distiller.build_loss(cfg)
-        opt, sched = make_optimizer(trainee, cfg, E * spe)
-        pos = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
-        history = {"step_loss": [], "step_parts": {}, "epochs": []}
-        resumed_from = None
+        tr = _build_trainer(cfg, distiller, model, device, world, E * spe)
+        pos, history, resumed_from = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}, None, None
         if resume and ck_path.exists():
-            ck = load_checkpoint(ck_path, map_location=device)
-            _check_compatible(ck, cfg, ck_path)
-            trainee.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
-            _set_rng_state(ck["rng"])
-            pos, history = dict(ck["position"]), ck["history"]
-            resumed_from = pos["global_step"]
-        ddp = trainee
-        if world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-            ddp = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
-        main = rank == 0
-        live = _open_live(out_dir, log and main, resumed_from is not None, pos["global_step"])
-        if resumed_from is None: live.log_params(_flat(cfg))
-
-        def save():
-            if not main: return
-            try:
-                atomic_torch_save({"format": CHECKPOINT_FORMAT, "model": trainee.state_dict(), "optimizer": opt.state_dict(),
-                                   "scheduler": sched.state_dict(), "rng": _rng_state(), "position": dict(pos),
-                                   "history": history, "config": cfg}, ck_path)
-            except OSError as e:  # a full disk, a quota, a vanished folder: the previous checkpoint is untouched
-                raise CheckpointError(f"could not write the checkpoint {ck_path} at step {pos['global_step']}: {e}. The "
-                                      "previous checkpoint is intact: free space and run again to resume from it.") from e
-
-        def evaluate(ep: int) -> dict:
-            from tiekd.evaluate import evaluate_model
-            r = evaluate_model(net, eval_split, d_min=cfg["data"]["d_min"], d_max=cfg["data"]["d_max"],
-                               crop=cfg["data"]["eval_crop"], device=device)
-            net.train()
-            return r["mean"]
-
-        run_t0, run_images, lb = time.perf_counter(), 0, B // world
+            pos, history = _resume(tr, cfg, ck_path, device); resumed_from = pos["global_step"]
+        _wrap_ddp(tr, device, world)
+        main, lb = rank == 0, B // world
+        rlog = RunLog(cfg, out_dir, history, log and main, progress and main, resumed_from is not None, pos["global_step"])
+        eval_fn = None if eval_split is None else (lambda: _evaluate(tr.net, eval_split, cfg, device))
+        hint = lambda: (f" The last good checkpoint is {ck_path} (global step {pos['global_step']} or earlier)" if ck_path.exists()
+                        else " The last good checkpoint is none (no checkpoint written yet)") + \
+                       "; lower train.lr or check the data, then rerun to resume from it."
+        run_t0 = time.perf_counter()
         for epoch in range(pos["epoch"], E):
-            order = epoch_order(len(pool), seed, epoch)
-            start = pos["step_in_epoch"] if epoch == pos["epoch"] else 0
-            trainee.train()
-            bar = tqdm(total=spe, initial=start, desc=f"{cfg['model']['kind']} {k['method']} epoch {epoch + 1}/{E}",
-                       disable=not (progress and main), dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
-            ep_t0, ep_images = time.perf_counter(), 0
+            order, start = epoch_order(len(pool), seed, epoch), pos["step_in_epoch"] if epoch == pos["epoch"] else 0
+            tr.trainee.train(); rlog.start_epoch(epoch, start, spe)
             for s in range(start, spe):
                 gs = pos["global_step"] + 1
                 batch = _augment(pool.batch(order[s * B:(s + 1) * B]), step_generator(seed, epoch, s), t["augment"])
                 if world > 1: batch = {key: v[rank * lb:(rank + 1) * lb] for key, v in batch.items()}
-                x, ref = batch["image"].to(device).contiguous(memory_format=fmt), batch[pool.ref_key].to(device)
-                if hasattr(trainee, "set_progress"): trainee.set_progress((gs - 1) / (E * spe))   # e.g. ReplaceBlock's rate
-                out = ddp(x)
-                total, parts = loss_fn(out, ref, valid_mask(ref, k["top_crop_frac"], getattr(loss_fn, "masks_reference", True)))
-                names = list(parts)
-                vals = _reduce([float(total.detach())] + [float(parts[n]) for n in names]
-                               + [float(not torch.isfinite(total.detach()))], world, device)
-                loss, pvals = vals[0], dict(zip(names, vals[1:-1]))
-                if vals[-1] > 0 or not math.isfinite(loss):
-                    raise TrainingError(
-                        f"non-finite loss at epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs}): total={loss:.6g}; "
-                        f"terms: {_fmt_parts(pvals)}. The last good checkpoint is "
-                        f"{ck_path if ck_path.exists() else 'none (no checkpoint written yet)'}"
-                        f"{'' if not ck_path.exists() else ' (global step ' + str(pos['global_step']) + ' or earlier)'}; "
-                        "lower train.lr or check the data, then rerun to resume from it.")
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                if t["grad_clip"]:
-                    try: torch.nn.utils.clip_grad_norm_(trainee.parameters(), t["grad_clip"], error_if_nonfinite=True)
-                    except RuntimeError as e:
-                        raise TrainingError(f"non-finite gradient at epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs}); "
-                                            f"loss {loss:.6g}, terms: {_fmt_parts(pvals)} ({str(e).splitlines()[0]})") from None
-                opt.step(); sched.step()
-                history["step_loss"].append(loss)
-                for n_, v in pvals.items(): history["step_parts"].setdefault(n_, []).append(v)
-                ep_images += B; run_images += B
+                if hasattr(tr.trainee, "set_progress"): tr.trainee.set_progress((gs - 1) / (E * spe))   # e.g. ReplaceBlock's rate
+                loss, pvals = train_step(tr, batch, pool.ref_key, cfg, world, device, lambda: _where(epoch, s, spe, gs), hint)
                 pos = {"epoch": epoch, "step_in_epoch": s + 1, "global_step": gs}
-                ips = ep_images / max(time.perf_counter() - ep_t0, 1e-9)
-                bar.update(1); bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{ips:.1f}", refresh=False)
-                live.log_metric("train/loss", loss)
-                for n_, v in pvals.items(): live.log_metric(f"train/{n_}", v)
-                live.log_metric("train/lr", sched.get_last_lr()[0])
+                rlog.step(loss, pvals, tr.sched.get_last_lr()[0], B)
                 if s + 1 == spe:                                     # end of the epoch
                     pos = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": gs}
-                    summ = _epoch_summary(history, epoch, spe, sched.get_last_lr()[0], ips, time.perf_counter() - ep_t0)
-                    ev = t["eval_every_epochs"]
-                    if eval_split is not None and main and (epoch + 1 == E or (ev and (epoch + 1) % ev == 0)):
-                        summ["test"] = evaluate(epoch)
-                        for n_, v in summ["test"].items(): live.log_metric(f"test/{n_}", v)
-                    history["epochs"].append(summ)
-                    for n_ in ("loss", "images_per_s"): live.log_metric(f"epoch/{n_}", summ[n_])
-                    save()
-                elif t["checkpoint_every_steps"] and gs % t["checkpoint_every_steps"] == 0:
-                    save()
-                live.next_step()
+                    due = eval_fn is not None and main and (epoch + 1 == E or (ev and (epoch + 1) % ev == 0))
+                    rlog.end_epoch(epoch, spe, tr.sched.get_last_lr()[0], eval_fn if due else None)
+                    if main: _save_checkpoint(tr, pos, rlog.history, cfg, ck_path)
+                elif t["checkpoint_every_steps"] and gs % t["checkpoint_every_steps"] == 0 and main:
+                    _save_checkpoint(tr, pos, rlog.history, cfg, ck_path)
+                rlog.next_step()
                 for cb in callbacks: cb({"epoch": epoch, "step": s, "global_step": gs, "loss": loss, "parts": pvals,
-                                         "model": net, "rank": rank})
-            bar.close()
+                                         "model": tr.net, "rank": rank})
+            rlog.close_epoch()
         if world > 1: dist.barrier()
-        live.end()
-        secs = time.perf_counter() - run_t0
-        net.eval()
-        result = {"model": net, "config": cfg, "history": history, "checkpoint": ck_path, "model_path": out_dir / "model.pt",
-                  "global_step": pos["global_step"], "steps_per_epoch": spe, "n_train_images": len(pool),
-                  "n_aux_images": pool.n_aux, "images_per_s": run_images / secs if run_images else None,
-                  "train_seconds": secs, "resumed_from": resumed_from, "rank": rank, "world_size": world,
-                  "metrics": (history["epochs"][-1].get("test") if history["epochs"] else None)}
-        if eval_split is not None and result["metrics"] is None and main:
-            result["metrics"] = evaluate(E - 1)
-        if main:
-            keep = ("global_step", "steps_per_epoch", "n_train_images", "n_aux_images", "images_per_s", "train_seconds", "metrics")
-            summary = {**{k_: result[k_] for k_ in keep}, "complete": pos["global_step"] == E * spe}
-            atomic_torch_save({"format": MODEL_FORMAT, "model": net.state_dict(), "config": cfg, "history": history,
-                               "summary": summary}, out_dir / "model.pt")
-            with atomic_write(out_dir / "train_summary.json", "w") as f:
-                json.dump({**summary, "resumed_from": resumed_from, "world_size": world, "config": cfg,
-                           "epochs": history["epochs"]}, f, indent=1)
-            if not t["keep_checkpoint"]:
-                ck_path.unlink(missing_ok=True)
-                with contextlib.suppress(OSError): ck_path.parent.rmdir()
+        rlog.end(); secs = time.perf_counter() - run_t0
+        tr.net.eval()
+        info = {"global_step": pos["global_step"], "steps_per_epoch": spe, "n_train_images": len(pool),
+                "n_aux_images": pool.n_aux, "images_per_s": rlog.images / secs if rlog.images else None,
+                "train_seconds": secs, "resumed_from": resumed_from, "rank": rank, "world_size": world}
+        result = _finish_run(tr, rlog, cfg, out_dir, info, main, eval_fn)
         if world > 1: dist.barrier()
     return result
 
+# %% ../nbs/07_train.ipynb #c26955be
 def load_model(path: str | os.PathLike,  # a `model.pt` written by `train_model` (or a training checkpoint)
                device: str | torch.device = "cpu") -> nn.Module:
     "Rebuild the network from the config stored with its weights and load them (weights_only); eval mode."
