@@ -98,7 +98,7 @@ def main(argv=None):
 def plot(doc):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from tiekd.report import METHOD_LABELS
+    from tiekd.results import METHOD_LABELS
     res = doc["runs"]
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.3, 1]})
     for k, r in enumerate(res):

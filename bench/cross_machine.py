@@ -13,7 +13,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tiekd.report import flatten_run   # noqa: E402
+from tiekd.results import flatten_run   # noqa: E402
 
 
 def records(commit=None) -> pd.DataFrame:

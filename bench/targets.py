@@ -42,7 +42,7 @@ def wall_minutes(profile: str) -> tuple[float, int]:
 
 def main():
     from tiekd.pipeline import load_params
-    from tiekd.report import load_runs, teacher_label, method_label
+    from tiekd.results import load_runs, teacher_label, method_label
     p = load_params(ROOT / "params.yaml")
     df = load_runs(ROOT / "metrics" / p["profile"])
     enc = p["students"]["encoder"]

@@ -96,14 +96,15 @@ def test_up_to_date_and_alpha_change_reruns_only_the_sweep(smoke_project):
 def test_tables_equal_the_records_and_claims_decide(smoke_project):
     "Each table is what the code computes from the run records; the claims are decided, not all 'inconclusive'."
     import pandas as pd
-    from tiekd import report as R
+    from tiekd.results import load_runs, provenance
+    from tiekd.tables import TABLES, stamped, table_markdown
     out = smoke_project / "paper_figures" / "smoke" / "tables"
-    df = R.load_runs(smoke_project / "metrics" / "smoke")
+    df = load_runs(smoke_project / "metrics" / "smoke")
     assert set(df.profile) == {"smoke"} and df.config_hash.str.fullmatch(r"[0-9a-f]{12}").all()   # provenance per record
-    note = R.provenance(df)
+    note = provenance(df)
     assert note.startswith(f"Profile `smoke`: {len(df)} runs, seeds ")
-    for name, fn in R.TABLES.items():
-        assert (out / f"{name}.md").read_text() == R.table_markdown(R.stamped(fn(df), note)), f"{name}.md is not what metrics/ gives"
+    for name, fn in TABLES.items():
+        assert (out / f"{name}.md").read_text() == table_markdown(stamped(fn(df), note)), f"{name}.md is not what metrics/ gives"
     claims = pd.read_csv(out / "claims.csv")
     decided = claims[~claims.verdict.str.startswith("inconclusive")]
     assert len(decided) > 0, "every claim row is inconclusive: were the per-image metrics written?"

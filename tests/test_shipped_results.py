@@ -8,26 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from tiekd import report as R
+from tiekd.results import MissingResults, load_runs, provenance
+from tiekd.tables import TABLES as TABLE_FNS, stamped, table_markdown
 from tiekd.pipeline import load_params, stage_metric_files
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS, TABLES = ROOT / "metrics" / "default", ROOT / "paper_figures" / "default" / "tables"   # README: the default profile
 
 
-@pytest.mark.parametrize("name", sorted(R.TABLES))
+@pytest.mark.parametrize("name", sorted(TABLE_FNS))
 def test_committed_table_equals_what_the_records_give(name):
     p = load_params(ROOT / "profiles" / "default.yaml")   # README's results are the default profile's
     # every committed stage file (load_runs refuses a record of another profile); a stage the profile gained after the
     # committed run has no file yet, and its table is then reported as skipped, by name, until the next full run
-    df = R.load_runs(METRICS, profile=p["profile"])
+    df = load_runs(METRICS, profile=p["profile"])
     missing = [f for f in stage_metric_files(p) if not (METRICS / f).is_file()]
-    try: t = R.stamped(R.TABLES[name](df), R.provenance(df))
-    except R.MissingResults as e:
+    try: t = stamped(TABLE_FNS[name](df), provenance(df))
+    except MissingResults as e:
         if missing and not (TABLES / f"{name}.md").exists():
             pytest.skip(f"{name}: the committed run predates stage file(s) {', '.join(missing)} ({e}); rerun `dvc repro`")
         pytest.fail(f"the committed records do not make {name}, but it is a table of the pipeline")
-    assert (TABLES / f"{name}.md").read_text() == R.table_markdown(t), f"{name}.md differs from what metrics/default/ gives"
+    assert (TABLES / f"{name}.md").read_text() == table_markdown(t), f"{name}.md differs from what metrics/default/ gives"
     assert "Profile `default`: " in t.caption
 
 

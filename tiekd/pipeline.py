@@ -13,8 +13,8 @@ import torch
 import yaml
 
 from .core import ConfigError, check_param, atomic_write, project_root, resolve_device
-from . import losses as tlosses, train as ttrain
-from .evaluate import evaluate_model, model_cost
+from . import losses as tlosses, config as tconfig   # the training loop and evaluation: imported where a run trains
+from .distill import DISTILLERS
 
 # %% auto #0
 __all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'RESULT_DIRS', 'profile_names', 'load_params', 'use_profile', 'tiekd_profile_cli',
@@ -62,7 +62,7 @@ def use_profile(name: str,  # a profile in `profiles/` (e.g. "default", "smoke")
     p = load_params(src)
     text = src.read_text()
     if overrides:
-        p = validate_params(ttrain.apply_overrides(p, overrides, schema=_profile_schema(p)))
+        p = validate_params(tconfig.apply_overrides(p, overrides, schema=_profile_schema(p)))
         text = (f"# profiles/{name}.yaml with {' '.join('--set ' + o for o in overrides)} (written by tiekd_profile; "
                 "its comments are in the profile)\n" + yaml.safe_dump(p, sort_keys=False, default_flow_style=None, width=120))
     with atomic_write(root / "params.yaml", "w") as f: f.write(text)
@@ -130,7 +130,7 @@ def student_config(p: dict, method: str, seed: int, teacher: str | None = None, 
     if method != "gt":
         check_param(teacher is not None, "teacher", teacher, f"a teacher family for method {method!r}")
         d["teacher_dir"] = teacher_dir(teacher)
-        if method in ttrain.DISTILLERS and ttrain.DISTILLERS.get(method).teacher_in_loop:   # (an unknown method: validate_config says so)
+        if method in DISTILLERS and DISTILLERS.get(method).teacher_in_loop:   # (an unknown method: validate_config says so)
             d["teacher_model"] = teacher_model(p, teacher)
     return {"data": {**copy.deepcopy(p["data"]), "prepared": PREPARED},
             "train": {"device": p.get("device", "auto"), **copy.deepcopy(s["train"]), "seed": int(seed)},
@@ -245,7 +245,7 @@ def validate_params(p: dict) -> dict:
     for group in ("teachers", *EXPERIMENT_KEYS):
         for name in _names(group, p):
             for r in experiment_runs(p, group, name):
-                try: ttrain.validate_config(r["config"])
+                try: tconfig.validate_config(r["config"])
                 except ConfigError as e: raise ConfigError(f"{group} ({r['run_id']}): {e}") from None
     return p
 
@@ -264,7 +264,7 @@ def run_record(run: dict, result: dict, ev: dict, cost: dict) -> dict:
 def config_hash(cfg: dict) -> str:
     "12 hex digits of the SHA-256 of a run's config as canonical JSON, runtime keys (device, logging, threads) left out."
     c = copy.deepcopy(cfg)
-    for sec, key in ttrain._RUNTIME_KEYS: c.get(sec, {}).pop(key, None)
+    for sec, key in tconfig.RUNTIME_KEYS: c.get(sec, {}).pop(key, None)
     return hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with run_id, group, config, ...)
@@ -274,14 +274,16 @@ def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with ru
                        progress: bool = True,
                       ) -> dict:
     "Train one run (resuming if interrupted), evaluate it on the test split, save and return its record."
+    from tiekd.train import train_model
+    from tiekd.evaluate import evaluate_model, model_cost
     out = project_root() / runs_dir / run["run_id"]
     rec_path = out / "record.json"
     if rec_path.exists(): return json.loads(rec_path.read_text())
     cfg, d = run["config"], run["config"]["data"]
     need = ["train"] + (["unlabeled"] if cfg["distill"].get("aux_unlabeled") else [])
-    res = ttrain.train_model(cfg, out, splits={k: splits[k] for k in need}, progress=progress)
+    res = train_model(cfg, out, splits={k: splits[k] for k in need}, progress=progress)
     model = res["model"]
-    device = resolve_device(ttrain.validate_config(cfg)["train"]["device"])
+    device = resolve_device(tconfig.validate_config(cfg)["train"]["device"])
     ev = evaluate_model(model, splits["test"], d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"],
                         flip=p["eval"]["flip"], device=device, csv_path=out / "per_image.csv")
     cost = model_cost(model, *d["size"], runs=p["eval"].get("timing_runs", 5))
@@ -345,6 +347,7 @@ def external_teacher_depth(p: dict, family: str, split: str, prepared) -> torch.
 
 def external_teacher_record(p: dict, family: str) -> dict:
     "The record of a teacher given by its maps: the test maps' metrics (no training here, so no training time or model cost)."
+    from tiekd.evaluate import evaluate_model
     d, test = p["data"], load_prepared(["test"])["test"]
     run = experiment_runs(p, "teachers", family)[0]
     ev = evaluate_model(None, test, d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"],
@@ -360,15 +363,17 @@ def external_teacher_record(p: dict, family: str) -> dict:
 def teacher_predictions(p: dict, family: str, splits: dict) -> dict:
     "{split: `<split>.pt`} of teacher `family`'s depth for every prepared split, in `teacher_dir(family)`: its trained model's predictions, or its external maps imported."
     from tiekd.core import atomic_torch_save
+    from tiekd.train import load_model
+    from tiekd.teachermaps import TEACHER_FORMAT, export_teacher_predictions
     out = project_root() / teacher_dir(family)
     if family not in external_teacher_maps(p):
         run = experiment_runs(p, "teachers", family)[0]
-        teacher = ttrain.load_model(project_root() / "artifacts/runs" / run["run_id"] / "model.pt")
-        return ttrain.export_teacher_predictions(teacher, splits, out, d_max=p["data"]["d_max"])
+        teacher = load_model(project_root() / "artifacts/runs" / run["run_id"] / "model.pt")
+        return export_teacher_predictions(teacher, splits, out, d_max=p["data"]["d_max"])
     done = {}
     for name, sp in splits.items():
         depth = external_teacher_depth(p, family, name, sp)
-        atomic_torch_save({"format": ttrain.TEACHER_FORMAT, "names": list(sp.names), "d_max": float(p["data"]["d_max"]),
+        atomic_torch_save({"format": TEACHER_FORMAT, "names": list(sp.names), "d_max": float(p["data"]["d_max"]),
                            "depth": depth, "flip": None, "teacher": f"maps from {external_teacher_maps(p)[family]}"}, out / f"{name}.pt")
         done[name] = out / f"{name}.pt"
     return done

@@ -24,72 +24,13 @@ from .config import (DEFAULT_CONFIG, RUNTIME_KEYS, _RUNTIME_KEYS, MODEL_KINDS, v
                           load_config)
 from .checkpoint import (CHECKPOINT_FORMAT, MODEL_FORMAT, CheckpointError, TrainingError, load_checkpoint,
                               _check_compatible, _flat, _rng_state, _set_rng_state)
+from .pool import TrainPool, build_train_pool, epoch_order, step_generator, augment_step, _split_field
 from .teachermaps import (TEACHER_FORMAT, FirstImages, export_teacher_predictions, load_splits,
                                load_teacher_predictions, with_teacher_predictions, _read_pngs, _resolve_path)
 
 # %% auto #0
-__all__ = ['epoch_order', 'step_generator', 'TrainPool', 'build_train_pool', 'build_model', 'training_module', 'make_optimizer',
-           'RunLog', 'train_step', 'train_model', 'load_model', 'tiekd_train_cli']
-
-# %% ../nbs/07_train.ipynb #f59cf94f
-def _mix_seed(*xs: int) -> int:
-    "A 63-bit seed derived from integers (SeedSequence: well mixed, stable across platforms)."
-    return int(np.random.SeedSequence([int(x) for x in xs]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    "The order of the `n` training samples in `epoch` (a permutation depending only on seed and epoch)."
-    return torch.randperm(n, generator=torch.Generator().manual_seed(_mix_seed(seed, epoch, 0)))
-
-def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
-    "The generator for the augmentation of one step's batch (depends only on seed, epoch and step in the epoch)."
-    return torch.Generator().manual_seed(_mix_seed(seed, epoch, 1, step))
-
-# %% ../nbs/07_train.ipynb #527613e3
-def _split_field(split, key: str):
-    "A tensor field of a prepared split (None when absent)."
-    return getattr(split, key, None)
-
-@dataclass
-class TrainPool:
-    "The in-memory training set of a run: uint8 images and the distiller's reference depth."
-    images: torch.Tensor  # (N,3,H,W) uint8
-    ref: torch.Tensor  # (N,1,H,W) float32 metres: ground truth or the teacher's depth
-    ref_key: str  # "depth" or "teacher_depth": the batch key the reference travels under
-    n_labeled: int  # images from the training split
-    n_aux: int  # auxiliary unlabeled images (teacher-labelled only)
-    def __len__(self): return len(self.images)
-    def batch(self, idx: torch.Tensor) -> dict:
-        "Batch dict for sample indices `idx`: float image in [0, 1] and the reference under `ref_key`."
-        return {"image": self.images[idx].float().div_(255), self.ref_key: self.ref[idx]}
-
-def build_train_pool(train,  # the training split (`tiekd.data.PreparedSplit`)
-                     distiller: Distiller,  # decides which reference depth is used
-                     unlabeled=None,  # the unlabeled split (needs `teacher_depth`) when `n_aux` > 0
-                     n_aux: int = 0,  # how many unlabeled images to add (the first `n_aux`)
-                    ) -> TrainPool:
-    "The training pool: the training split's images with the distiller's reference, plus `n_aux` teacher-labelled unlabeled images."
-    ref = _split_field(train, distiller.ref_key)
-    if ref is None:
-        raise ConfigError(f"distill.method={distiller.name!r} is not allowed here: the training split has no "
-                          f"{distiller.ref_key}; run export_teacher_predictions for this teacher and set distill.teacher_dir."
-                          if distiller.reference == "teacher" else
-                          f"distill.method={distiller.name!r} needs the training split's ground-truth depth.")
-    images, refs = [train.image], [ref.float()]
-    if n_aux:
-        if distiller.reference != "teacher":
-            raise ConfigError(f"distill.aux_unlabeled={n_aux} is not allowed: expected 0 with distill.method="
-                              f"{distiller.name!r}: unlabeled images have no ground truth.")
-        if unlabeled is None or _split_field(unlabeled, "teacher_depth") is None:
-            raise ConfigError(f"distill.aux_unlabeled={n_aux} is not allowed here: there is no unlabeled split with "
-                              "teacher_depth; export the teacher's predictions on data.unlabeled_split first.")
-        check_param(n_aux <= len(unlabeled), "distill.aux_unlabeled", n_aux,
-                    f"at most the {len(unlabeled)} images of the unlabeled split")
-        check_param(unlabeled.image.shape[-2:] == train.image.shape[-2:], "distill.aux_unlabeled", n_aux,
-                    f"unlabeled images of the training size {tuple(train.image.shape[-2:])}, "
-                    f"not {tuple(unlabeled.image.shape[-2:])}")
-        images.append(unlabeled.image[:n_aux]); refs.append(unlabeled.teacher_depth[:n_aux].float())
-    return TrainPool(torch.cat(images) if n_aux else train.image, torch.cat(refs) if n_aux else refs[0],
-                     distiller.ref_key, len(train), n_aux)
+__all__ = ['build_model', 'training_module', 'make_optimizer', 'RunLog', 'train_step', 'train_model', 'load_model',
+           'tiekd_train_cli']
 
 # %% ../nbs/07_train.ipynb #9daa0aec
 def build_model(cfg: dict) -> nn.Module:
@@ -183,13 +124,6 @@ def _open_live(out_dir: Path, on: bool, resume: bool, step: int):
     live = Live(dir=str(out_dir / "dvclive"), resume=resume, save_dvc_exp=False, dvcyaml=None)
     live.step = step
     return live
-
-def _augment(batch: dict, gen: torch.Generator, aug: dict) -> dict:
-    "Apply `tiekd.data.augment_batch` with the config's augmentation settings."
-    if not aug["enabled"]: return batch
-    return tdata.augment_batch(batch, generator=gen, rotate_deg=aug["rotate_deg"], flip=aug["flip"],
-                               crop=None if aug["crop"] is None else tuple(aug["crop"]),
-                               color=None if aug["color"] is None else tuple(aug["color"]), color_p=aug["color_p"])
 
 def _reduce(values: list[float], world: int, device: torch.device) -> list[float]:
     "Mean over ranks of a few numbers (identity on one process; on `device` for nccl)."
@@ -299,6 +233,12 @@ def _resume(tr: _Trainer, cfg: dict, path: Path, device: torch.device) -> tuple[
     _set_rng_state(ck["rng"])
     return dict(ck["position"]), ck["history"]
 
+def _start_position(tr: _Trainer, cfg: dict, path: Path, device: torch.device, resume: bool) -> tuple[dict, dict | None, int | None]:
+    "(position, history, resumed-from step): the checkpoint's when resuming from one, else the start of the run."
+    if not (resume and path.exists()): return {"epoch": 0, "step_in_epoch": 0, "global_step": 0}, None, None
+    pos, history = _resume(tr, cfg, path, device)
+    return pos, history, pos["global_step"]
+
 def _where(epoch: int, s: int, spe: int, gs: int) -> str: return f"epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs})"
 
 def train_step(tr: _Trainer, batch: dict, ref_key: str, cfg: dict, world: int, device: torch.device,
@@ -359,16 +299,17 @@ def _training_pool(cfg: dict, distiller: Distiller, splits: dict | None, progres
     return pool
 
 def _evaluate(net: nn.Module, split, cfg: dict, device: torch.device) -> dict:
-    "Mean test metrics of `net` on `split` (the network is put back in training mode)."
+    "Mean test metrics of `net` on `split` (the network is left in the mode it was in)."
     from tiekd.evaluate import evaluate_model
-    d = cfg["data"]
+    d, was_training = cfg["data"], net.training
     r = evaluate_model(net, split, d_min=d["d_min"], d_max=d["d_max"], crop=d["eval_crop"], device=device)
-    net.train()
+    net.train(was_training)
     return r["mean"]
 
 def _finish_run(tr: _Trainer, rlog: RunLog, cfg: dict, out_dir: Path, info: dict, main: bool, eval_fn: Callable | None) -> dict:
     "The run's result; on rank 0 also model.pt (weights, config, history, summary) and train_summary.json, the checkpoint removed."
     history, E = rlog.history, cfg["train"]["epochs"]
+    tr.net.eval()
     result = {"model": tr.net, "config": cfg, "history": history, "checkpoint": out_dir / "checkpoints" / "last.pt",
               "model_path": out_dir / "model.pt", **info,
               "metrics": (history["epochs"][-1].get("test") if history["epochs"] else None)}
@@ -385,6 +326,11 @@ def _finish_run(tr: _Trainer, rlog: RunLog, cfg: dict, out_dir: Path, info: dict
         result["checkpoint"].unlink(missing_ok=True)
         with contextlib.suppress(OSError): result["checkpoint"].parent.rmdir()
     return result
+
+def _last_good(ck_path: Path, step: int) -> str:
+    "What to do after a non-finite loss: the last checkpoint written, if any."
+    where = f"{ck_path} (global step {step} or earlier)" if ck_path.exists() else "none (no checkpoint written yet)"
+    return f" The last good checkpoint is {where}; lower train.lr or check the data, then rerun to resume from it."
 
 def train_model(cfg: dict,  # the run's config (partial configs are completed from `DEFAULT_CONFIG`)
                 out_dir: str | os.PathLike,  # where checkpoints, logs, model.pt and train_summary.json go
@@ -403,48 +349,41 @@ def train_model(cfg: dict,  # the run's config (partial configs are completed fr
     log, progress = t["log"] if log is None else log, t["progress"] if progress is None else progress
     if resume and (done := _finished_run(cfg, out_dir, model, device)) is not None: return done
     pool = _training_pool(cfg, distiller, splits, progress)
-    B, E, seed, ev = t["batch_size"], t["epochs"], t["seed"], t["eval_every_epochs"]
+    B, E, seed, ev, every = t["batch_size"], t["epochs"], t["seed"], t["eval_every_epochs"], t["checkpoint_every_steps"]
     spe, ck_path = len(pool) // B, out_dir / "checkpoints" / "last.pt"
     check_param(spe >= 1, "train.batch_size", B, f"at most the {len(pool)} training images")
     with _determinism(t["deterministic"], t["threads"]), _distributed(device) as (rank, world):
         check_param(B % world == 0, "train.batch_size", B, f"a multiple of the {world} processes (it is the global batch)")
         tr = _build_trainer(cfg, distiller, model, device, world, E * spe)
-        pos, history, resumed_from = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}, None, None
-        if resume and ck_path.exists():
-            pos, history = _resume(tr, cfg, ck_path, device); resumed_from = pos["global_step"]
+        pos, history, resumed_from = _start_position(tr, cfg, ck_path, device, resume)
         _wrap_ddp(tr, device, world)
         main, lb = rank == 0, B // world
         rlog = RunLog(cfg, out_dir, history, log and main, progress and main, resumed_from is not None, pos["global_step"])
         eval_fn = None if eval_split is None else (lambda: _evaluate(tr.net, eval_split, cfg, device))
-        hint = lambda: (f" The last good checkpoint is {ck_path} (global step {pos['global_step']} or earlier)" if ck_path.exists()
-                        else " The last good checkpoint is none (no checkpoint written yet)") + \
-                       "; lower train.lr or check the data, then rerun to resume from it."
         run_t0 = time.perf_counter()
         for epoch in range(pos["epoch"], E):
             order, start = epoch_order(len(pool), seed, epoch), pos["step_in_epoch"] if epoch == pos["epoch"] else 0
             tr.trainee.train(); rlog.start_epoch(epoch, start, spe)
             for s in range(start, spe):
                 gs = pos["global_step"] + 1
-                batch = _augment(pool.batch(order[s * B:(s + 1) * B]), step_generator(seed, epoch, s), t["augment"])
+                batch = augment_step(pool.batch(order[s * B:(s + 1) * B]), step_generator(seed, epoch, s), t["augment"])
                 if world > 1: batch = {key: v[rank * lb:(rank + 1) * lb] for key, v in batch.items()}
                 if hasattr(tr.trainee, "set_progress"): tr.trainee.set_progress((gs - 1) / (E * spe))   # e.g. ReplaceBlock's rate
-                loss, pvals = train_step(tr, batch, pool.ref_key, cfg, world, device, lambda: _where(epoch, s, spe, gs), hint)
+                loss, pvals = train_step(tr, batch, pool.ref_key, cfg, world, device, lambda: _where(epoch, s, spe, gs),
+                                         lambda: _last_good(ck_path, pos["global_step"]))
                 pos = {"epoch": epoch, "step_in_epoch": s + 1, "global_step": gs}
                 rlog.step(loss, pvals, tr.sched.get_last_lr()[0], B)
                 if s + 1 == spe:                                     # end of the epoch
                     pos = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": gs}
                     due = eval_fn is not None and main and (epoch + 1 == E or (ev and (epoch + 1) % ev == 0))
                     rlog.end_epoch(epoch, spe, tr.sched.get_last_lr()[0], eval_fn if due else None)
-                    if main: _save_checkpoint(tr, pos, rlog.history, cfg, ck_path)
-                elif t["checkpoint_every_steps"] and gs % t["checkpoint_every_steps"] == 0 and main:
-                    _save_checkpoint(tr, pos, rlog.history, cfg, ck_path)
+                if main and (s + 1 == spe or (every and gs % every == 0)): _save_checkpoint(tr, pos, rlog.history, cfg, ck_path)
                 rlog.next_step()
                 for cb in callbacks: cb({"epoch": epoch, "step": s, "global_step": gs, "loss": loss, "parts": pvals,
                                          "model": tr.net, "rank": rank})
             rlog.close_epoch()
         if world > 1: dist.barrier()
         rlog.end(); secs = time.perf_counter() - run_t0
-        tr.net.eval()
         info = {"global_step": pos["global_step"], "steps_per_epoch": spe, "n_train_images": len(pool),
                 "n_aux_images": pool.n_aux, "images_per_s": rlog.images / secs if rlog.images else None,
                 "train_seconds": secs, "resumed_from": resumed_from, "rank": rank, "world_size": world}

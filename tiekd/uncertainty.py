@@ -201,7 +201,8 @@ def run_summary(run: Mapping, res: dict) -> list[dict]:
 def uncertainty_claim(per_image: pd.DataFrame,  # rows: run_id, seed, teacher, method, measure, metric, name, aurg
                       n_boot: int = 10000, seed: int = 0, measure: str = "entropy") -> pd.DataFrame:
     "Per teacher and metric: TIE-KD's DPM AURG against 0 and against its own flip disagreement (paired bootstrap)."
-    from tiekd.report import paired_bootstrap, teacher_label
+    from tiekd.claims import paired_bootstrap
+    from tiekd.results import teacher_label
     t = per_image[per_image.method == "tiekd"]
     rows = []
     for teacher in sorted(set(t.teacher.dropna())):
@@ -233,7 +234,8 @@ def _mean_std(s: pd.DataFrame, by: list, cols: list) -> pd.DataFrame:
 def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every run
                       group: str = "main"):
     "AUSE / AURG per metric and the DPM's coverage and ECE, mean ± std over seeds, per teacher, method and measure."
-    from tiekd.report import Table, teacher_label, method_label
+    from tiekd.tables import Table
+    from tiekd.results import teacher_label, method_label
     s = summary[summary.group == group]
     check_param(len(s) > 0, "summary", f"no rows of group {group!r}", "the uncertainty stage's rows")
     s = s.assign(teacher=s.teacher.fillna("–"))        # the baseline has no teacher; pivot tables drop missing keys
@@ -263,7 +265,7 @@ def fig_sparsification(curves: Mapping[str, Mapping[str, Mapping[str, np.ndarray
     "One panel per metric: each uncertainty's sparsification curve, with its student's oracle (dashed) and random (dotted)."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.report import STYLE, save_figure
+    from tiekd.figures import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(10, 3.3), layout="constrained")
         axes = fig.subplots(1, len(SPARSIFICATION_METRICS))
@@ -287,7 +289,7 @@ def fig_reliability(cals: Mapping[str, dict],  # {label: `calibration` result}
     "Reliability diagram: observed Pr(F(gt) <= p) against p, and central-interval coverage against its level."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.report import STYLE, save_figure
+    from tiekd.figures import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.5, 3.3), layout="constrained")
         a, b = fig.subplots(1, 2)
