@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['project_root', 'ConfigError', 'check_param', 'check_number', 'Registry', 'atomic_write', 'atomic_torch_save',
-           'resolve_device', 'seed_everything']
+__all__ = ['project_root', 'ConfigError', 'check_param', 'check_number', 'check_depth_range', 'Registry', 'atomic_write',
+           'atomic_torch_save', 'resolve_device', 'seed_everything']
 
 # %% ../nbs/00_core.ipynb #fa648e76
 def project_root(start: str | os.PathLike | None = None) -> Path:
@@ -49,6 +49,13 @@ def check_number(key: str, value: Any, lo: float | None = None, hi: float | None
     check_param(np.isfinite(float(value)), key, value, allowed)
     if lo is not None: check_param(value > lo if lo_open else value >= lo, key, value, allowed)
     if hi is not None: check_param(value < hi if hi_open else value <= hi, key, value, allowed)
+
+def check_depth_range(d_min, d_max) -> None:
+    "A depth range: 0 < d_min < d_max (the one check the metrics, the models and the DPM bins share)."
+    check_number("d_min", d_min, lo=0, lo_open=True)
+    check_number("d_max", d_max)
+    check_param(d_max > d_min, "d_max", d_max, f"a number > d_min = {d_min!r}")
+
 
 # %% ../nbs/00_core.ipynb #87af6ec8
 class Registry:

@@ -273,13 +273,10 @@ def _response_loss(ssim_weight: float = 0.0, si_weight: float = 0.0, mse_weight:
 
 @LOSSES.register("si")
 def _si(lam: float = 0.85, eps: float = 1e-3, weight: float = 1.0) -> LossFn:
-    "Baseline: L_SI against ground truth (weight 1)."
+    "L_SI (weight 1): the baseline's loss against ground truth, and Res-KD's (`reskd-si`) against the teacher's depth."
     return _response_loss(si_weight=weight, lam=lam, eps=eps)
 
-@LOSSES.register("reskd-si")
-def _reskd_si(lam: float = 0.85, eps: float = 1e-3, weight: float = 1.0) -> LossFn:
-    "Res-KD: L_SI against the teacher's depth."
-    return _response_loss(si_weight=weight, lam=lam, eps=eps)
+LOSSES.register("reskd-si")(_si)   # Res-KD's L_SI is the same loss, against the teacher's depth (tiekd.distill says which)
 
 @LOSSES.register("reskd-ssim")
 def _reskd_ssim(ssim_weight: float = 1.5, impl: str = "released") -> LossFn:

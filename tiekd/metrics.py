@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .core import check_number, check_param
+from .core import check_number, check_param, check_depth_range
 
 # %% auto #0
 __all__ = ['METRIC_NAMES', 'LOWER_IS_BETTER', 'CROPS', 'crop_box', 'crop_mask', 'per_image_depth_metrics', 'summarize_metrics',
@@ -60,11 +60,6 @@ def _as_batch(x: Any, name: str) -> np.ndarray:
     if x.ndim != 3: raise ValueError(f"{name} has shape {x.shape}: expected (H, W), (B, H, W) or (B, 1, H, W).")
     return x
 
-def _check_range(d_min, d_max):
-    check_number("d_min", d_min, lo=0, lo_open=True)
-    check_number("d_max", d_max)
-    check_param(d_max > d_min, "d_max", d_max, f"a number > d_min = {d_min!r}")
-
 def _image_metrics(g: np.ndarray, p: np.ndarray) -> list[float]:
     "The nine metrics of one image from its valid ground truth `g` and clamped prediction `p` (1D arrays)."
     thresh = np.maximum(g / p, p / g)
@@ -81,7 +76,7 @@ def per_image_depth_metrics(pred: Any,  # predicted depth, metres: tensor or arr
                             crop: str | None = None,  # None, "garg", "eigen" or "nyu" (box from the gt size)
                            ) -> dict[str, np.ndarray]:
     "One value per image for each metric (NaN for images without a valid pixel), plus `n_pixels` per image."
-    _check_range(d_min, d_max)
+    check_depth_range(d_min, d_max)
     p, g = _as_batch(pred, "pred"), _as_batch(gt, "gt")
     if p.shape != g.shape:
         raise ValueError(f"pred has shape {p.shape} but gt has {g.shape}: resize the prediction to the ground truth first.")

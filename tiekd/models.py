@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import Registry, check_number, check_param
+from .core import Registry, check_number, check_param, check_depth_range
 from .dpm import DPMOutput, bin_edges, bin_centers
 
 # %% auto #0
@@ -42,11 +42,6 @@ def pad_to_multiple(x: Tensor,  # (B, C, H, W)
     ph, pw = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
-def _check_range(d_min, d_max):
-    check_number("d_min", d_min, lo=0, lo_open=True)
-    check_number("d_max", d_max)
-    check_param(d_max > d_min, "d_max", d_max, f"a number > d_min = {d_min!r}")
-
 def resize_like(x: Tensor, size) -> Tensor:
     "Bilinear resize of (B, C, h, w) to `size` (H, W) (align_corners=False); identity when the size already matches."
     return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
@@ -56,7 +51,7 @@ class DepthModel(nn.Module):
     multiple = 32
     def __init__(self, d_min: float, d_max: float):
         super().__init__()
-        _check_range(d_min, d_max)
+        check_depth_range(d_min, d_max)
         self.d_min, self.d_max = float(d_min), float(d_max)
         self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
