@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from .core import ConfigError, check_param, project_root, resolve_device
+from .core import ConfigError, atomic_write, check_param, project_root, resolve_device
 from . import losses as tlosses, config as tconfig
 from .distill import DISTILLERS
 
