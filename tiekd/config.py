@@ -43,7 +43,6 @@ MODEL_KINDS = ("student", "teacher")
 RUNTIME_KEYS = {("train", "checkpoint_every_steps"), ("train", "device"), ("train", "log"), ("train", "progress"),
                 ("train", "threads"), ("train", "eval_every_epochs"), ("train", "keep_checkpoint"), ("data", "root"),
                 ("data", "prepared"), ("distill", "teacher_dir"), ("distill", "teacher_model")}
-_RUNTIME_KEYS = RUNTIME_KEYS   # the name before tiekd.config existed
 
 def _merge(base: dict, over: dict, path: str = "") -> dict:
     "Deep-merge `over` onto a copy of `base`; a key `base` does not have is a `ConfigError`."

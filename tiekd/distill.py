@@ -38,8 +38,8 @@ class Distiller:
     def loss_params(self, cfg: dict) -> dict:
         "The loss factory's keyword arguments that the (validated) config sets: its signature, read from `data` or `distill`."
         sig = inspect.signature(tlosses.LOSSES.get(self.loss, key="loss")).parameters
-        return {k: cfg["data" if k in LOSS_DATA_KEYS else "distill"][k] for k in sig
-                if k in (cfg["data"] if k in LOSS_DATA_KEYS else cfg["distill"])}
+        section = lambda k: cfg["data" if k in LOSS_DATA_KEYS else "distill"]
+        return {k: section(k)[k] for k in sig if k in section(k)}
 
     def build_loss(self, cfg: dict) -> Callable:
         "`fn(out, ref_depth, mask) -> (total, parts)` for this distiller and config."

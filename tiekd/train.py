@@ -20,7 +20,7 @@ from .core import ConfigError, atomic_torch_save, atomic_write, check_param, res
 from . import data as tdata, models as tmodels, spatialkd as tspatial
 # the run's vocabulary, each in its own module; imported here by name, so `from tiekd.train import X` keeps working
 from .distill import Distiller, DISTILLERS, HEADS, valid_mask
-from .config import (DEFAULT_CONFIG, RUNTIME_KEYS, _RUNTIME_KEYS, MODEL_KINDS, validate_config, apply_overrides,
+from .config import (DEFAULT_CONFIG, RUNTIME_KEYS, MODEL_KINDS, validate_config, apply_overrides,
                           load_config)
 from .checkpoint import (CHECKPOINT_FORMAT, MODEL_FORMAT, CheckpointError, TrainingError, load_checkpoint,
                               _check_compatible, _flat, _rng_state, _set_rng_state)
