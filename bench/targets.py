@@ -60,7 +60,7 @@ def main():
     add("every student trained", "AbsRel std over seeds <= 15 % of its mean, every (teacher, method)",
         f"worst: {method_label(m)}{'' if pd.isna(t) else ', ' + teacher_label(t)} {100 * worst:.1f} %; "
         f"{int((spread > 0.15).sum())} of {len(spread)} above 15 %", worst <= 0.15)
-    for t in p["teachers"]["families"]:
+    for t in p.get("main", {}).get("teachers") or p["teachers"]["families"]:   # the main comparison's teachers (unet: spatial only)
         plots = pd.read_csv(ROOT / "plots" / p["profile"] / "main" / f"{t}.csv")
         tie = plots[plots.run_id.str.contains("/tiekd-s")]
         last = tie.sort_values("epoch").groupby("run_id").tail(1)["dpm"]
