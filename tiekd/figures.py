@@ -31,11 +31,13 @@ STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 9, "axe
          "image.interpolation": "nearest"}
 DEPTH_CMAP = "magma_r"
 
+# %% ../nbs/09d_figures.ipynb #b0c342da
 def _np(x) -> np.ndarray:
     "A NumPy array from an array or a tensor."
     if hasattr(x, "detach"): x = x.detach().cpu().numpy()
     return np.asarray(x)
 
+# %% ../nbs/09d_figures.ipynb #e49099f8
 def as_rgb(image, key: str = "image") -> np.ndarray:
     "An image as (H, W, 3) float in [0, 1] from (H, W, 3) / (3, H, W) / (1, 3, H, W), float [0, 1] or uint8."
     x = _np(image)
@@ -47,6 +49,7 @@ def as_rgb(image, key: str = "image") -> np.ndarray:
     x = x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
     return np.clip(x, 0, 1)
 
+# %% ../nbs/09d_figures.ipynb #08dae6d4
 def as_depth(depth, key: str = "depth") -> np.ndarray:
     "A depth map as (H, W) float with invalid (<= 0, NaN, inf) set to NaN."
     x = _np(depth).astype(np.float64)
@@ -54,6 +57,7 @@ def as_depth(depth, key: str = "depth") -> np.ndarray:
     check_param(x.ndim == 2, f"{key}.shape", _np(depth).shape, "(H, W), optionally with leading singleton dimensions")
     return np.where(np.isfinite(x) & (x > 0), x, np.nan)
 
+# %% ../nbs/09d_figures.ipynb #c76240b6
 def depth_limits(maps: Sequence[np.ndarray], vmin: float | None = None, vmax: float | None = None) -> tuple[float, float]:
     "Shared colour limits for depth maps: the 0.5th to 99.5th percentile over all valid pixels, unless given."
     v = np.concatenate([m[np.isfinite(m)].ravel() for m in maps]) if maps else np.array([])
@@ -61,10 +65,12 @@ def depth_limits(maps: Sequence[np.ndarray], vmin: float | None = None, vmax: fl
     hi = float(vmax) if vmax is not None else (float(np.percentile(v, 99.5)) if v.size else 1.0)
     return lo, max(hi, lo + 1e-6)
 
+# %% ../nbs/09d_figures.ipynb #6f5653f8
 def _cmap(name: str, bad: str = "0.75"):
     "A copy of colour map `name` with NaN shown as `bad`."
     return matplotlib.colormaps[name].with_extremes(bad=bad)
 
+# %% ../nbs/09d_figures.ipynb #727241eb
 def save_figure(fig: Figure, out_stem: str | os.PathLike | None, dpi: int = 200,
                 tight: bool | None = None,  # crop to the drawn content (default: only figures without a layout engine)
                ) -> dict[str, Any]:
@@ -88,11 +94,13 @@ def save_figure(fig: Figure, out_stem: str | os.PathLike | None, dpi: int = 200,
         if foot is not None: foot.remove()
     return out
 
+# %% ../nbs/09d_figures.ipynb #8d2e146a
 def _params_label(label: str, params: Mapping[str, int] | None) -> str:
     "Row label with its parameter count in millions, e.g. 'Teacher AdaBins\\n(78 M params)'."
     if not params or label not in params or params[label] is None: return label
     return f"{label}\n({params[label] / 1e6:.3g} M params)"
 
+# %% ../nbs/09d_figures.ipynb #56cc5266
 def _blank(ax):
     "An image axis: no ticks, no frame (keeps the y label)."
     ax.set_xticks([]); ax.set_yticks([])
@@ -102,6 +110,7 @@ def _blank(ax):
 def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
+# %% ../nbs/09d_figures.ipynb #6e9cd0b4
 def fig1_qualitative(images,  # one input image or a list (one column per scene)
                      rows: Mapping[str, Any],  # row label -> depth map (or list, one per scene), in display order
                      params: Mapping[str, int] | None = None,  # row label -> parameter count, shown on the label
@@ -137,6 +146,7 @@ def fig1_qualitative(images,  # one input image or a list (one column per scene)
 def _softmax_np(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     z = logits - logits.max(axis, keepdims=True); e = np.exp(z); return e / e.sum(axis, keepdims=True)
 
+# %% ../nbs/09d_figures.ipynb #93e92697
 def _student_probs(student_logits, student_probs, K: int) -> np.ndarray:
     "(K, H, W) student probabilities from logits (softmax over K) or given probabilities."
     check_param((student_logits is None) != (student_probs is None), "student_logits/student_probs",
@@ -146,6 +156,7 @@ def _student_probs(student_logits, student_probs, K: int) -> np.ndarray:
     check_param(x.ndim == 3 and x.shape[0] == K, "student_logits.shape", x.shape, f"(K, H, W) with K = len(edges) - 1 = {K}")
     return _softmax_np(x, 0) if student_logits is not None else x
 
+# %% ../nbs/09d_figures.ipynb #3d698b81
 def teacher_dpm_np(teacher_depth: np.ndarray,  # (H, W) metres, NaN / <= 0 invalid
                    edges: np.ndarray, sigma: float, mode: str = "integral",
                    rows: slice | None = None,  # only these rows (the DPM of a full image can be large)
@@ -157,16 +168,19 @@ def teacher_dpm_np(teacher_depth: np.ndarray,  # (H, W) metres, NaN / <= 0 inval
     p = depth_to_dpm(torch.from_numpy(d).double()[None, None], torch.as_tensor(np.asarray(edges, np.float64)), sigma, mode)
     return p[0].numpy()
 
+# %% ../nbs/09d_figures.ipynb #b2b68285
 def _row_chunks(H: int, K: int, W: int, budget: float = 4e6):
     step = max(1, int(budget // (K * W)))
     for r0 in range(0, H, step): yield slice(r0, min(H, r0 + step))
 
+# %% ../nbs/09d_figures.ipynb #10ba623b
 def _window(edges, *dists, lo_q=1e-3, pad=2):
     "Depth interval covering the bins where any distribution has mass above lo_q x its max."
     idx = np.concatenate([np.nonzero(p > lo_q * p.max())[0] for p in dists if p.max() > 0])
     i0, i1 = max(0, idx.min() - pad), min(len(edges) - 1, idx.max() + 1 + pad)
     return edges[i0], edges[i1]
 
+# %% ../nbs/09d_figures.ipynb #f97050eb
 def _mean_dpm_kl(teacher_depth: np.ndarray,  # (H, W) metres, NaN where invalid (as from `as_depth`)
                  student_probs_khw: np.ndarray,  # (K, H, W) student probabilities
                  edges, sigma: float, mode: str = "integral") -> float:
@@ -183,6 +197,7 @@ def _mean_dpm_kl(teacher_depth: np.ndarray,  # (H, W) metres, NaN where invalid 
         kl += float(dpm_kl_loss_dense(logq, d, e, sigma, mode)) * n; npx += n
     return kl / max(npx, 1)
 
+# %% ../nbs/09d_figures.ipynb #9d4c504c
 def _fig2_data(image, teacher_depth, student_logits, edges, pixel, sigma, mode, student_probs) -> SimpleNamespace:
     "Fig. 2's checked inputs and the arrays it draws: D_T, D_S (Eq. 3), both DPMs along the pixel's row, the mean KL."
     img = as_rgb(image); dT = as_depth(teacher_depth, "teacher_depth")
@@ -202,6 +217,7 @@ def _fig2_data(image, teacher_depth, student_logits, edges, pixel, sigma, mode, 
     return SimpleNamespace(img=img, dT=dT, dS=dS, e=e, K=K, c=c, bw=bw, H=H, W=W, r=r, col=col, kl=kl, pT_row=pT_row,
                            pS_row=pS_row, pT_px=pT_row[:, col], pS_px=pS_row[:, col], lo=lo, hi=hi)
 
+# %% ../nbs/09d_figures.ipynb #d24e4149
 def _fig2_layout(img_shape, H: int, W: int) -> SimpleNamespace:
     "Fig. 2's layout in inches: five columns (image, networks, depths, distributions, DPM slices), teacher row above student row."
     wi = 2.2; hi_img = wi * img_shape[0] / img_shape[1]
@@ -218,6 +234,7 @@ def _fig2_layout(img_shape, H: int, W: int) -> SimpleNamespace:
     return SimpleNamespace(wi=wi, hi_img=hi_img, wm=wm, hm=hm, Hr=Hr, gap_loss=gap_loss, bottom=bottom, xs=xs, widths=widths,
                            FW=FW, FH=FH, yT=yT, yS=yS, rect=rect)
 
+# %% ../nbs/09d_figures.ipynb #6441233c
 def _fig2_paths(fig: Figure, L: SimpleNamespace, A: SimpleNamespace, cm) -> None:
     "Fig. 2, left: the input image, the teacher and student boxes, D_T and D_S with the pixel's row, the depth colour bar."
     rect, xs, widths, Hr, yT, yS = L.rect, L.xs, L.widths, L.Hr, L.yT, L.yS
@@ -236,6 +253,7 @@ def _fig2_paths(fig: Figure, L: SimpleNamespace, A: SimpleNamespace, cm) -> None
     cax = fig.add_axes(rect(xs[2], yS - 0.42, wm, 0.07))
     cb = fig.colorbar(im, cax=cax, orientation="horizontal"); cb.set_label("depth (m)", labelpad=1)
 
+# %% ../nbs/09d_figures.ipynb #19f74143
 def _fig2_distributions(fig: Figure, L: SimpleNamespace, A: SimpleNamespace, sigma: float, mode: str) -> None:
     "Fig. 2, middle: DPM_T at the pixel with its Gaussian (Eq. 2 or the released softmax), DPM_S and D_S there (Eq. 3)."
     rect, xs, widths, Hr, yT, yS = L.rect, L.xs, L.widths, L.Hr, L.yT, L.yS
@@ -259,6 +277,7 @@ def _fig2_distributions(fig: Figure, L: SimpleNamespace, A: SimpleNamespace, sig
     a_e.set_xlabel("depth (m)", labelpad=1); a_e.legend(loc="upper right", fontsize=6.5, frameon=False)
     for a in (a_g, a_e): a.set_xlim(x0, x1 + 0.9 * (x1 - x0)); a.spines[["top", "right"]].set_visible(False)  # room for the legend
 
+# %% ../nbs/09d_figures.ipynb #3fec8999
 def _fig2_dpm_slices(fig: Figure, L: SimpleNamespace, A: SimpleNamespace) -> None:
     "Fig. 2, right: DPM_T and DPM_S along the pixel's row (depth against image column)."
     rect, xs, widths, Hr, yT, yS = L.rect, L.xs, L.widths, L.Hr, L.yT, L.yS
@@ -273,6 +292,7 @@ def _fig2_dpm_slices(fig: Figure, L: SimpleNamespace, A: SimpleNamespace) -> Non
         a.set_ylabel("depth (m)", labelpad=1); a.set_title(t + f" (K = {K} bins)", fontsize=8)
     a_pT.set_xlabel("image column", labelpad=1)
 
+# %% ../nbs/09d_figures.ipynb #daf3a076
 def _fig2_arrows(fig: Figure, L: SimpleNamespace, alpha: float, weight: float, kl: float) -> None:
     "Fig. 2's arrows between the panels, the two losses between the paths, and the total loss on top."
     xs, widths, Hr, yT, yS, FW, FH = L.xs, L.widths, L.Hr, L.yT, L.yS, L.FW, L.FH
@@ -306,6 +326,7 @@ def _fig2_arrows(fig: Figure, L: SimpleNamespace, alpha: float, weight: float, k
     fig.text(0.5, fy(FH - 0.12), r"TIE-KD: $\mathcal{L} = " + f"{weight:g}" + r"\,(\alpha\,\mathcal{L}_{DPM} + (1-\alpha)\,\mathcal{L}_{depth})$"
              + f", α = {alpha:g}; only the teacher's depth map is distilled", ha="center", va="top", fontsize=9.5)
 
+# %% ../nbs/09d_figures.ipynb #28eb3d1f
 def fig2_overview(image,  # input image
                   teacher_depth,  # (H, W) teacher depth D_T, metres
                   student_logits=None,  # (K, H, W) student logits (or give student_probs)
@@ -334,6 +355,7 @@ def _entropy_np(p: np.ndarray) -> np.ndarray:
     from tiekd.dpm import dpm_entropy
     return dpm_entropy(torch.from_numpy(np.ascontiguousarray(p))[None])[0, 0].numpy()
 
+# %% ../nbs/09d_figures.ipynb #ea67b9a9
 def dpm_entropy_maps(teacher_depth, student_probs_khw: np.ndarray, edges, sigma: float, mode: str = "integral"):
     "(H_T, H_S) entropy maps in nats of the teacher DPM (NaN where invalid) and the student DPM, computed row-chunk-wise."
     dT = as_depth(teacher_depth, "teacher_depth"); e = _np(edges).astype(np.float64).ravel(); K = len(e) - 1
@@ -344,6 +366,7 @@ def dpm_entropy_maps(teacher_depth, student_probs_khw: np.ndarray, edges, sigma:
         hS[sl] = _entropy_np(ps)
     return hT, hS
 
+# %% ../nbs/09d_figures.ipynb #3a019a70
 def fig_dpm_explain(image,  # input image
                     teacher_depth,  # (H, W) teacher depth, metres
                     student_logits=None,  # (K, H, W) student logits (or student_probs)
@@ -448,6 +471,7 @@ def fig3_comparison(scenes: Sequence[Mapping[str, Any]],  # per scene: model lab
 # %% ../nbs/09d_figures.ipynb #4505eb77
 PARAM_LABELS = {"alpha": r"$\alpha$ (weight of $\mathcal{L}_{DPM}$)", "sigma": r"$\sigma$ (m, DPM Gaussian width)"}
 
+# %% ../nbs/09d_figures.ipynb #bb0811cd
 def fig_sweep(df: pd.DataFrame,  # runs, as from `load_runs`
               param: str,  # the swept field: 'alpha' or 'sigma'
               group: str | None = None,  # group holding the sweep (default: `param`)
@@ -484,6 +508,7 @@ def fig_sweep(df: pd.DataFrame,  # runs, as from `load_runs`
         fig.legend(h, l, loc="outside lower center", ncol=min(len(l), 4), frameon=False)
     return save_figure(fig, out_stem, dpi)
 
+# %% ../nbs/09d_figures.ipynb #3a3b0931
 def fig4_alpha(df: pd.DataFrame, out_stem=None, dpi: int = 200, **kw) -> dict:
     "Paper Fig. 4: effect of alpha, one panel per metric."
     return fig_sweep(df, "alpha", out_stem=out_stem, dpi=dpi, **kw)

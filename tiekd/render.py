@@ -21,10 +21,12 @@ HDL64_ELEVATION = np.concatenate([np.linspace(2.0, -8.33, 32), np.linspace(-8.83
 HDL64_AZ_STEP = 0.1728  # degrees between two points of a beam (10 Hz)
 _BEAM_OFFSET = np.random.default_rng(64).random(64)  # per-beam azimuth offsets, fractions of a step
 
+# %% ../nbs/05b_render.ipynb #0e392410
 def lidar_az_step(height: int, width: int) -> float:
     "Azimuth step (degrees) that keeps KITTI's fraction of pixels with GT at this output size."
     return HDL64_AZ_STEP * max(KITTI_HW[0] * KITTI_HW[1] / (height * width), 1.0)
 
+# %% ../nbs/05b_render.ipynb #590824de
 def lidar_pixels(height: int,  # output rows
                  width: int,  # output columns
                  phase: float = 0.0,  # the sweep's phase, a fraction of a step
@@ -59,17 +61,20 @@ def _sky(dx, dy, dz, st):
     cc = lt["horizon"].astype(_F) * (0.95 + 0.1 * cl[:, None])
     return col * (1 - cov[:, None]) + cc * cov[:, None]
 
+# %% ../nbs/05b_render.ipynb #819eaf4a
 def _frame_table(st, frame):
     "The street's static primitives plus its moving cars at `frame`, as one table."
     cars = [p for x, z0, v, yaw, dims, col in st["moving"] for p in _car_prims(x, z0 + v * frame, yaw, dims, col)]
     return _concat(st["prims"], _table(cars)) if cars else st["prims"]
 
+# %% ../nbs/05b_render.ipynb #a9065992
 def _blur3(img):
     "Separable [1, 2, 1] / 4 blur with edge replication (optics and the demosaic's softness)."
     p = np.pad(img, ((1, 1), (1, 1), (0, 0)), mode="edge")
     h = 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:]
     return 0.25 * h[:-2] + 0.5 * h[1:-1] + 0.25 * h[2:]
 
+# %% ../nbs/05b_render.ipynb #51a1c5af
 def _pose(rng, st: dict, frame: int, camera: dict | None, height: int, width: int) -> tuple:
     "The camera's pose drawn from `rng` (x, z, height in m; yaw, pitch, roll in degrees), overridden by `camera`; and its Camera."
     cp = dict(x=st["cam_lane"] + rng.normal(0, 0.15), z=frame * st["step"] + rng.normal(0, 0.3),
@@ -98,6 +103,7 @@ def _primary(cam: Camera, T: dict, rays: tuple) -> tuple:
         np.copyto(ids[r], i + 1, where=upd)
     return tbuf, ids, rects
 
+# %% ../nbs/05b_render.ipynb #abfe3a3a
 def _points(cam: Camera, rays: tuple, tbuf, ids) -> tuple:
     "Sky mask, hit points (Px, Py, Pz), ray lengths |d|, distances and pixel footprints (flat) of the nearest hits."
     dx, dy, dz = rays
@@ -141,6 +147,7 @@ def _materials(T: dict, st: dict, rays: tuple, ids, P: tuple, dn, fpx) -> tuple:
     N[o] = nw
     return A, N, glass, spec
 
+# %% ../nbs/05b_render.ipynb #e6eadfb1
 def _sunlight(cam: Camera, T: dict, L, N, P: tuple, sky) -> np.ndarray:
     "The sun's Lambert term n.L (HxW), 0 in the sky and where a shadow caster hides the sun."
     H, W = cam.h, cam.w
@@ -187,6 +194,7 @@ def _radiance(st: dict, A, N, spec, ndl, dist, sky, rays: tuple) -> np.ndarray:
     rad[sky] = _sky(dx[sky], dy[sky], dz[sky], st)
     return rad
 
+# %% ../nbs/05b_render.ipynb #01271202
 def _expose(rad, sky, lt: dict, K: dict, exposure: float, rng) -> np.ndarray:
     "The camera: auto exposure, optics blur, vignetting, sensor noise (drawn from `rng`), gamma; uint8 HxWx3."
     (H, W), L = sky.shape, lt["L"]
@@ -202,6 +210,7 @@ def _expose(rad, sky, lt: dict, K: dict, exposure: float, rng) -> np.ndarray:
     img = np.clip((img - _F(0.45)) * _F(1.15) + _F(0.45), 0, 1)
     return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
 
+# %% ../nbs/05b_render.ipynb #c0474e7e
 def _depth_maps(rng, tbuf, sky, glass) -> tuple:
     "Dense z-depth (0 in the sky and beyond MAX_DEPTH) and the sparse GT where the LiDAR samples and gets a return."
     H, W = tbuf.shape

@@ -14,6 +14,7 @@ __all__ = ['KITTI_HW', 'KITTI_K', 'intrinsics', 'Camera', 'make_street']
 KITTI_HW = (375, 1242)  # rows, columns of KITTI's raw images
 KITTI_K = dict(fx=721.5377, fy=721.5377, cx=609.5593, cy=172.854)  # camera 2 (P_rect_02), drive date 2011_09_26
 
+# %% ../nbs/05a_scene.ipynb #54d13660
 def intrinsics(height: int,  # output rows
                width: int,  # output columns
               ) -> dict:
@@ -27,6 +28,7 @@ def _rot_x(a): c, s = math.cos(a), math.sin(a); return np.array([[1, 0, 0], [0, 
 def _rot_y(a): c, s = math.cos(a), math.sin(a); return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 def _rot_z(a): c, s = math.cos(a), math.sin(a); return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
+# %% ../nbs/05a_scene.ipynb #cd93c42a
 class Camera:
     "A pinhole camera in the world; `M`'s columns are its right, down and forward axes (world coordinates)."
     def __init__(self, pos,  # world position (x, y, z), y up
@@ -55,6 +57,7 @@ _EDGES = np.array([(a, b) for a in range(8) for b in range(a + 1, 8) if (_SIGNS[
 _EPS, _NEAR, _NPRM = 1e-3, 0.05, 7
 _F = np.float32
 
+# %% ../nbs/05a_scene.ipynb #21d66fa0
 class _Prim:
     "One primitive: kind (_BOX, _CYL, _ELL), centre, half sizes (a cylinder: radius, half height), rotation, material."
     def __init__(self, kind: int, c, s, mat: int, col,  # col: linear RGB albedo
@@ -69,6 +72,7 @@ class _Prim:
         self.Q = _rot_y(yaw) if Q is None else Q
         self.col = np.asarray(col, float)
 
+# %% ../nbs/05a_scene.ipynb #b1a4b0c2
 def _table(prims: list) -> dict:
     "Primitives as a table of arrays (one row each), with their bounding-box corners (n,8,3)."
     n = len(prims)
@@ -82,8 +86,10 @@ def _table(prims: list) -> dict:
     t["corners"] = t["c"][:, None] + np.einsum("nkj,nij->nki", _SIGNS[None] * t["s"][:, None], t["Q"])
     return t
 
+# %% ../nbs/05a_scene.ipynb #64cd3ad6
 def _concat(a: dict, b: dict) -> dict: return {k: np.concatenate([a[k], b[k]]) for k in a}
 
+# %% ../nbs/05a_scene.ipynb #c4cb5cc9
 def _hit(kind: int, s, o, d, shadow: bool = False):
     "First hit t > eps of rays o + t d with a primitive (local frame; inf if none); with `shadow`, whether any hit."
     if kind == _BOX:
@@ -122,6 +128,7 @@ def _hit(kind: int, s, o, d, shadow: bool = False):
     inf = _F(np.inf)
     return np.minimum(np.where(side, t0, inf), np.where(cap, tc, inf))
 
+# %% ../nbs/05a_scene.ipynb #9785fee5
 def _local(Q, x, y, z):
     "World vectors (three arrays) in the local frame of rotation Q (local->world): Q^T v, in float32."
     q = [_F(v) for v in Q.ravel()]
@@ -160,10 +167,12 @@ def _hash(ix, iy, salt=0):
     "A float32 in [0, 1) per pair of integer arrays, from a fixed table (period 256 cells)."
     return _NOISE[(ix + salt * 61) & 255, (iy + salt * 23) & 255]
 
+# %% ../nbs/05a_scene.ipynb #aef6e2d3
 def _ihash(x, y, salt=0):
     "`_hash` of the cells (floor) holding real coordinates x, y."
     return _hash(np.floor(x).astype(np.int64), np.floor(y).astype(np.int64), salt)
 
+# %% ../nbs/05a_scene.ipynb #d7e5943e
 def _vnoise(x, y, salt=0):
     "Smooth value noise in [0, 1) on the unit lattice."
     fx0, fy0 = np.floor(x), np.floor(y)
@@ -175,10 +184,12 @@ def _vnoise(x, y, salt=0):
     ab = a + (b - a) * fx
     return ab + (c + (d - c) * fx - ab) * fy
 
+# %% ../nbs/05a_scene.ipynb #575c7d56
 def _fbm(x, y, salt=0):
     "Two octaves of value noise, in [0, 1)."
     return 0.65 * _vnoise(x, y, salt) + 0.35 * _vnoise(2.03 * x + 17.1, 2.03 * y - 5.3, salt + 1)
 
+# %% ../nbs/05a_scene.ipynb #5c7437e0
 def _overlap(a0, a1, b0, b1): return np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0, None)
 
 def _pulse(x, period, lo, hi, fp):
@@ -189,6 +200,7 @@ def _pulse(x, period, lo, hi, fp):
     a0, a1 = f - w / 2, f + w / 2
     return (_overlap(a0, a1, lo, hi) + _overlap(a0, a1, lo - 1, hi - 1) + _overlap(a0, a1, lo + 1, hi + 1)) / w
 
+# %% ../nbs/05a_scene.ipynb #82e6cd8f
 def _band(x, lo, hi, fp):
     "Box-filtered coverage of the interval [lo, hi) by a pixel footprint `fp` centred at x."
     fp = np.maximum(fp, 1e-4)
@@ -203,6 +215,7 @@ _CAR_P = np.array([.22, .2, .14, .2, .07, .08, .04, .05])
 _SIGN_COLS = np.array([(.02, .08, .35), (.45, .02, .02), (.55, .45, .02), (.6, .6, .6)], np.float32)
 _CITY, _RESIDENTIAL, _ROAD = 0, 1, 2
 
+# %% ../nbs/05a_scene.ipynb #4df28e99
 def _tree(rng, x, z, prims, min_bottom=0.0, scale=1.0):
     "Append a tree (trunk cylinder + ellipsoid crown) standing at (x, z)."
     rx, ry = rng.uniform(1.4, 3.0) * scale, rng.uniform(1.6, 3.8) * scale
@@ -213,6 +226,7 @@ def _tree(rng, x, z, prims, min_bottom=0.0, scale=1.0):
     leaf = np.array([.05, .09, .03]) * rng.uniform(.7, 1.4) + np.array([.03, .01, 0]) * rng.random()
     prims.append(_Prim(_ELL, (x, cy, z), (rx, ry, rx * rng.uniform(.85, 1.15)), _M_CROWN, leaf, salt=int(rng.integers(1 << 16))))
 
+# %% ../nbs/05a_scene.ipynb #0fcf9c9e
 def _car_prims(x, z, yaw, dims, col):
     "Four primitives of a car standing at (x, z): body, cabin (glass sides), two axles with wheels."
     L, Wd, Hb, Hc, cab, off = dims
@@ -225,12 +239,15 @@ def _car_prims(x, z, yaw, dims, col):
             for zz in (.32, -.32)]
     return out
 
+# %% ../nbs/05a_scene.ipynb #8b5ba660
 def _car_dims(rng):
     return (rng.uniform(3.7, 4.9), rng.uniform(1.65, 1.9), rng.uniform(0.55, 0.72), rng.uniform(0.42, 0.55),
             rng.uniform(0.45, 0.6), rng.uniform(0.0, 0.12))
 
+# %% ../nbs/05a_scene.ipynb #5c8ed479
 def _g(g: dict, keys: str) -> tuple: return tuple(g[k] for k in keys.split())  # values of a layout's keys
 
+# %% ../nbs/05a_scene.ipynb #7aca375e
 def _layout(rng, n_frames: int) -> tuple:
     "The street's cross-section and extent (kind, lanes, parking, sidewalks, kerb, the camera's step, z range), its sidewalks."
     kind = int(rng.choice(3, p=[0.45, 0.35, 0.2]))
@@ -253,6 +270,7 @@ def _layout(rng, n_frames: int) -> tuple:
     return dict(kind=kind, lw=lw, n_lanes=n_lanes, parking=parking, half=half, road_half=road_half, sw=sw, step=step,
                 z_lo=z_lo, z_hi=z_hi, zc=zc, zl=zl, n_frames=n_frames, kerb=kerb), P
 
+# %% ../nbs/05a_scene.ipynb #ff1b0d5a
 def _buildings(rng, g: dict, P: list) -> None:
     "Append buildings in rows along both sides (with gaps), and sometimes one closing the street; none on a country road."
     kind, sw, road_half, z_lo, z_hi, step, n_frames = _g(g, "kind sw road_half z_lo z_hi step n_frames")
@@ -280,6 +298,7 @@ def _buildings(rng, g: dict, P: list) -> None:
         fac = (3.0, rng.uniform(2.2, 4.0), .5, .5, 0.0, H, 0.1)
         P.append(_Prim(_BOX, (0, H / 2, zb + 8), (60, H / 2, 8), _M_FACADE, wall, prm=fac, salt=int(rng.integers(1 << 16))))
 
+# %% ../nbs/05a_scene.ipynb #8141e111
 def _trees(rng, g: dict, P: list) -> None:
     "Append rows of trees (and sometimes distant hills) beside a country road, street or garden trees elsewhere."
     kind, sw, road_half, z_lo, z_hi = _g(g, "kind sw road_half z_lo z_hi")
@@ -303,6 +322,7 @@ def _trees(rng, g: dict, P: list) -> None:
                     _tree(rng, sg * x0, z, P, min_bottom=3.0 if street_trees else 2.0)
                     z += dz * rng.uniform(.8, 1.2)
 
+# %% ../nbs/05a_scene.ipynb #916499fe
 def _furniture(rng, g: dict, P: list) -> None:
     "Append hedges (residential) and guard rails (road), long and low, casting no shadow (cheap); then lamp posts and signs."
     kind, sw, road_half, z_lo, z_hi, zc, zl = _g(g, "kind sw road_half z_lo z_hi zc zl")
@@ -328,6 +348,7 @@ def _furniture(rng, g: dict, P: list) -> None:
                 P.append(_Prim(_BOX, (x, 2.3, z - 0.06), (0.3, 0.3, 0.02), _M_SIGN, _SIGN_COLS[rng.integers(len(_SIGN_COLS))]))
             z += rng.uniform(15, 40)
 
+# %% ../nbs/05a_scene.ipynb #17580a27
 def _cars(rng, g: dict, P: list) -> tuple:
     "Append the parked cars (if the street has parking); the camera's lane (right-hand) and the moving cars in the lanes."
     parking, half, z_lo, z_hi, n_lanes, lw, step = _g(g, "parking half z_lo z_hi n_lanes lw step")
@@ -354,6 +375,7 @@ def _cars(rng, g: dict, P: list) -> tuple:
                            _car_dims(rng), _CARS[rng.choice(len(_CARS), p=_CAR_P)] * rng.uniform(.8, 1.1)))
     return cam_lane, moving  # moving: (x, z0, v, yaw, dims, colour)
 
+# %% ../nbs/05a_scene.ipynb #88898c2f
 def _markings(rng, g: dict) -> dict:
     "Lane markings: lines (x, dashed), width, dash period, duty cycle and phase."
     kind, n_lanes, half, lw, parking = _g(g, "kind n_lanes half lw parking")
@@ -364,6 +386,7 @@ def _markings(rng, g: dict) -> dict:
     return dict(lines=bounds, width=rng.uniform(0.10, 0.15), period=rng.uniform(9, 15), duty=rng.uniform(.3, .5),
                 phase=rng.uniform(0, 15))
 
+# %% ../nbs/05a_scene.ipynb #eaae2c9a
 def _light(rng) -> dict:
     "Light and weather: sun direction L and colour, sky ambient, zenith and horizon colours, cloud cover, fog density."
     overcast = rng.random() < 0.3
@@ -378,6 +401,7 @@ def _light(rng) -> dict:
                 clouds=rng.uniform(0.6, 0.95) if overcast else rng.uniform(0.0, 0.6),
                 fog=rng.uniform(0.003, 0.009) if overcast else rng.uniform(0.001, 0.005))
 
+# %% ../nbs/05a_scene.ipynb #f57883a1
 def make_street(rng: np.random.Generator,  # consumed
                 n_frames: int = 1,  # frames of the drive along it (the street is long enough for all)
                ) -> dict:
@@ -416,6 +440,7 @@ def _ground_albedo(x, z, fpx, fpz, st):
         verge = np.array([.24, .23, .22], _F) * (0.7 + 0.4 * n)
     return np.where((ax < st["road_half"])[:, None], road, verge).astype(_F)
 
+# %% ../nbs/05a_scene.ipynb #91c5ea11
 def _shade(mat: int, pl, nl, P, fpa, fpy, s, col, prm, salt):
     "Albedo (n,3), glass mask (n,) and specular weight (n,) of surface points of one material; per-point arrays."
     n = len(pl)
@@ -473,6 +498,7 @@ def _shade(mat: int, pl, nl, P, fpa, fpy, s, col, prm, salt):
         return np.where((np.abs(nl[:, 2]) > 0.5)[:, None], alb, _F(0.3)), glass, spec
     return col, glass, spec
 
+# %% ../nbs/05a_scene.ipynb #6d6a087c
 def _local_normals(kind, pl, s):
     "Outward unit normals (n,3) in the local frame at local surface points `pl` of primitives of kinds `kind` (n,)."
     n = np.zeros_like(pl)

@@ -50,15 +50,18 @@ DATES = dict(train="2000_01_01", test="2000_01_02", unlabeled="2000_01_03")
 _CODES = dict(train=0, test=1, unlabeled=2)
 _PARTIAL = ".tiekd_synth_partial.json"
 
+# %% ../nbs/05_synth.ipynb #bed61db4
 def encode_depth(depth: np.ndarray) -> np.ndarray:
     "Metres -> KITTI's uint16 PNG values round(m * 256); 0 stays 0 (invalid)."
     return np.rint(np.clip(depth, 0, 65535 / 256) * 256).astype(np.uint16)
 
+# %% ../nbs/05_synth.ipynb #faca6735
 def _garg(height: int, width: int) -> tuple:
     "The Garg crop (row slice, column slice) of an image of this size (`tiekd.metrics.crop_box`)."
     r0, r1, c0, c1 = crop_box("garg", height, width)
     return slice(r0, r1), slice(c0, c1)
 
+# %% ../nbs/05_synth.ipynb #ef4516a9
 def n_test_without_gt(n_test: int) -> int:
     "How many test lines have no GT (`None`): KITTI's proportion 45/697, at least one when n_test >= 2."
     return max(1 if n_test >= 2 else 0, round(n_test * 45 / 697))
@@ -68,6 +71,7 @@ def _write_png(path: Path, arr: np.ndarray) -> None:
     "Write an RGB uint8 or uint16 array as PNG, atomically and byte-for-byte reproducibly."
     with atomic_write(path, "wb") as f: Image.fromarray(arr).save(f, format="PNG", compress_level=6)
 
+# %% ../nbs/05_synth.ipynb #3560edb0
 def _plan(n_train, n_test, n_unlabeled, seed, frames_per_drive) -> list:
     "One job per image: (split, index in split, drive, frame, rgb path, gt path or None, dense path or None)."
     k_none = n_test_without_gt(n_test)
@@ -84,6 +88,7 @@ def _plan(n_train, n_test, n_unlabeled, seed, frames_per_drive) -> list:
                          None if split == "unlabeled" else depth))
     return jobs
 
+# %% ../nbs/05_synth.ipynb #8e467496
 _STREET_CACHE: dict = {}
 
 def _street(seed, split, drive, frames_per_drive):
@@ -95,6 +100,7 @@ def _street(seed, split, drive, frames_per_drive):
         _STREET_CACHE[key] = make_street(rng, frames_per_drive)
     return _STREET_CACHE[key]
 
+# %% ../nbs/05_synth.ipynb #d848e251
 def _work(job):
     "Render and write one image unless all its files exist; return (rendered?, sparse GT codes in the Garg crop, #valid)."
     out, seed, H, W, fpd, (split, j, d, k, rgb, gt, dense) = job
@@ -129,13 +135,16 @@ def _check_args(n_train, n_test, n_unlabeled, height, width, seed, frames_per_dr
                 "frames_per_drive", frames_per_drive, "an integer >= 1 giving at most 9999 drives per split")
     check_param(_is_int(workers) and workers >= 1, "workers", workers, "an integer >= 1")
 
+# %% ../nbs/05_synth.ipynb #7856a41b
 def _quantile(hist: np.ndarray, q: float) -> float:
     "The (lower) q-quantile in metres of depths given as a histogram of uint16 PNG codes."
     c = np.cumsum(hist)
     return float(np.searchsorted(c, q * c[-1]) / 256) if c[-1] else float("nan")
 
+# %% ../nbs/05_synth.ipynb #e46f2392
 def _r6(x) -> float: return round(float(x), 6)
 
+# %% ../nbs/05_synth.ipynb #46e924d8
 @contextlib.contextmanager
 def _imap(workers: int, start_method: str | None):
     "An ordered, lazy map over `workers` processes (in this process when 1)."
@@ -157,6 +166,7 @@ def _prepare_out(root: Path, made_by: dict) -> None:
     for tmp in root.rglob(".*.tmp"): tmp.unlink()  # left over by a killed run
     with atomic_write(root / _PARTIAL, "w") as f: json.dump(made_by, f)
 
+# %% ../nbs/05_synth.ipynb #f783b0f7
 def _render_all(root: Path, jobs: list, seed, height, width, frames_per_drive, workers, start_method, progress) -> tuple:
     "Run every job (an image already there is read, not rendered): (#rendered, GT code histograms, densities per split)."
     rc, cc = _garg(height, width)
@@ -174,6 +184,7 @@ def _render_all(root: Path, jobs: list, seed, height, width, frames_per_drive, w
             bar.update()
     return rendered, hist, dens
 
+# %% ../nbs/05_synth.ipynb #fff6141e
 def _write_splits(root: Path, jobs: list, K: dict) -> None:
     "The split files: one line per image, `<rgb> <gt | None> <focal>`."
     lines = {s: [] for s in SPLIT_FILES}
@@ -181,6 +192,7 @@ def _write_splits(root: Path, jobs: list, K: dict) -> None:
     for s, name in SPLIT_FILES.items():
         with atomic_write(root / "splits" / name, "w") as f: f.write("".join(lines[s]))
 
+# %% ../nbs/05_synth.ipynb #c7e4f958
 def _sparse_summary(hist: dict, dens: dict) -> dict:
     "Per split with GT: images, GT density (all, Garg crop), depth median, 95th percentile and mean in the Garg crop."
     return {s: dict(images=len(dens[s]),
@@ -190,6 +202,7 @@ def _sparse_summary(hist: dict, dens: dict) -> dict:
                                     mean=_r6((hist[s] * np.arange(len(hist[s]))).sum() / max(hist[s].sum(), 1) / 256)))
             for s in ("train", "test")}
 
+# %% ../nbs/05_synth.ipynb #020b9add
 def _meta_json(args: dict, K: dict, sparse: dict) -> dict:
     "The contents of `meta.json`: generator, arguments, counts, intrinsics, depth encoding, LiDAR, sparse GT summary."
     n_split = dict(train=args["n_train"], test=args["n_test"], unlabeled=args["n_unlabeled"])
@@ -205,6 +218,7 @@ def _meta_json(args: dict, K: dict, sparse: dict) -> dict:
                            azimuth_step_deg=_r6(lidar_az_step(height, width)), dropout=0.03, glass_dropout=0.5),
                 sparse_gt=sparse)
 
+# %% ../nbs/05_synth.ipynb #8904c64a
 def generate_dataset(out: str | os.PathLike = DEFAULTS["out"],  # dataset root (created)
                      n_train: int = DEFAULTS["n_train"],  # training images, all with sparse GT
                      n_test: int = DEFAULTS["n_test"],  # test images (held-out drives); some lines have GT `None`
@@ -269,6 +283,7 @@ def content_fingerprint(root: str | os.PathLike,  # a dataset root written by `g
         else: out[f.relative_to(root).as_posix()] = {"md5": hashlib.md5(f.read_bytes()).hexdigest()}
     return out
 
+# %% ../nbs/05_synth.ipynb #eae086de
 def compare_fingerprint(got: Mapping[str, dict],  # `content_fingerprint` of the regenerated set
                         ref: Mapping[str, dict],  # the pinned one
                         rgb_tolerance: int = 64,  # levels an 8-bit image may move in all (rounding on another CPU)
