@@ -273,7 +273,7 @@ def fig_sparsification(curves: Mapping[str, Mapping[str, Mapping[str, np.ndarray
     "One panel per metric: each uncertainty's sparsification curve, with its student's oracle (dashed) and random (dotted)."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.figures import STYLE, save_figure
+    from tiekd.plotting import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(10, 3.3), layout="constrained")
         axes = fig.subplots(1, len(SPARSIFICATION_METRICS))
@@ -298,7 +298,7 @@ def fig_reliability(cals: Mapping[str, dict],  # {label: `calibration` result}
     "Reliability diagram: observed Pr(F(gt) <= p) against p, and central-interval coverage against its level."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.figures import STYLE, save_figure
+    from tiekd.plotting import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.5, 3.3), layout="constrained")
         a, b = fig.subplots(1, 2)
