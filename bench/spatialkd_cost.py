@@ -3,46 +3,33 @@
 TIE-KD's and Res-KD's (SSIM+SI), measured side by side.
 
 One training step = forward (for Spatial-KD: the teacher's forward without gradient, then the student's with
-ReplaceBlock), loss, backward, AdamW, on in-memory random data, with the pipeline's model and loss code. Time: the
-methods interleaved step by step in one process, medians of wall time per step. Memory: each method in its own
+ReplaceBlock), loss, backward, gradient clipping and AdamW, on in-memory random data, with the pipeline's model and loss
+code: bench/step_ratio.py's set-up, step and interleaved timing, with the student in Spatial-KD's network here. Time:
+the methods interleaved step by step in one process, medians of wall time per step. Memory: each method in its own
 process after one step: its resident memory, then the peak during the steps (Linux: VmHWM reset through clear_refs).
 
     .venv/bin/python bench/spatialkd_cost.py --threads 1 --out bench/spatialkd_cost.md
 """
-import argparse, json, statistics, subprocess, sys, time
+import argparse, json, subprocess, sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import step_ratio   # noqa: E402  (bench/step_ratio.py: _setup, _data, _step, measure)
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("reskd-ssim-si", "tiekd", "spatialkd")
 
 
 def _setup(method, a):
-    import torch
-    from tiekd.losses import build_loss
-    from tiekd.models import build_student, build_teacher
+    "step_ratio's (network, AdamW, loss); for Spatial-KD its student inside SpatialKDNet with the matched teacher."
+    if method != "spatialkd": return step_ratio._setup(method, a)
+    from tiekd.models import build_teacher
     from tiekd.spatialkd import SpatialKDNet, spatial_settings
-    torch.manual_seed(0)
-    net = build_student(a.encoder, "dpm" if method == "tiekd" else "regression", a.student).train()
-    if method == "spatialkd":
-        s = spatial_settings(method, {"blocks": a.blocks})
-        net = SpatialKDNet(net, build_teacher("unet", a.teacher).eval(), s["blocks"], s["p_max"], s["ramp"]).train()
-        net.set_progress(1.0)   # the replacement at its full rate, as after the ramp
-        loss = build_loss(method, spatial={"blocks": a.blocks})
-    else:
-        loss = build_loss(method)
-    return net, torch.optim.AdamW(net.parameters(), 1e-3), loss
-
-
-def _data(a):
-    import torch
-    g = torch.Generator().manual_seed(0)
-    return torch.rand(a.batch, 3, *a.size, generator=g), 2 + 70 * torch.rand(a.batch, 1, *a.size, generator=g)
-
-
-def _step(state, x, ref):
-    net, opt, loss_fn = state
-    total, _ = loss_fn(net(x), ref, None)
-    opt.zero_grad(set_to_none=True); total.backward(); opt.step()
+    s = spatial_settings(method, {"blocks": a.blocks})
+    def wrap(student):
+        net = SpatialKDNet(student, build_teacher("unet", a.teacher).eval(), s["blocks"], s["p_max"], s["ramp"]).train()
+        net.set_progress(1.0); return net   # the replacement at its full rate, as after the ramp
+    return step_ratio._setup(method, a, wrap, spatial={"blocks": a.blocks})
 
 
 def _status_mb(key):
@@ -52,11 +39,11 @@ def _memory_one(method, a):
     "(RSS before the first step, peak RSS during the steps) in MB, of a fresh process running one method (Linux)."
     import torch
     torch.set_num_threads(a.threads)
-    state, (x, ref) = _setup(method, a), _data(a)
-    _step(state, x, ref)                                  # the first step allocates the optimiser's state
+    state, (x, ref) = _setup(method, a), step_ratio._data(a)
+    step_ratio._step(state, x, ref, a.device)             # the first step allocates the optimiser's state
     before = _status_mb("VmRSS:")
     with open("/proc/self/clear_refs", "w") as f: f.write("5")   # reset the peak (VmHWM) to the current RSS
-    for _ in range(a.steps): _step(state, x, ref)
+    for _ in range(a.steps): step_ratio._step(state, x, ref, a.device)
     return before, _status_mb("VmHWM:")
 
 
@@ -84,21 +71,16 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=15); ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--memory-one", help=argparse.SUPPRESS); ap.add_argument("--out", type=Path)
     ap.add_argument("--append", action="store_true", help="add to --out instead of replacing it (a second size)")
+    ap.set_defaults(methods=list(METHODS), device="cpu", channels_last=False, n_bins=257)   # step_ratio's settings, fixed here
     a = ap.parse_args(argv)
     if a.memory_one: print(json.dumps(_memory_one(a.memory_one, a))); return 0
-    import torch
-    torch.set_num_threads(a.threads)
-    states, (x, ref) = {m: _setup(m, a) for m in METHODS}, _data(a)
-    times = {m: [] for m in METHODS}
-    for i in range(a.warmup + a.steps):
-        for m in METHODS:
-            t0 = time.perf_counter(); _step(states[m], x, ref); dt = time.perf_counter() - t0
-            if i >= a.warmup: times[m].append(dt)
-    med = {m: statistics.median(v) * 1e3 for m, v in times.items()}
+    from tiekd.models import build_teacher
+    timed = step_ratio.measure(a, _setup)
+    med = {m: timed[m]["wall_ms"] for m in METHODS}
     base = [sys.executable, __file__, "--size", *map(str, a.size), "--batch", str(a.batch), "--student", a.student, "--teacher", a.teacher,
             "--encoder", a.encoder, "--blocks", *map(str, a.blocks), "--threads", str(a.threads), "--steps", str(min(a.steps, 5))]
     mem = {m: json.loads(subprocess.run(base + ["--memory-one", m], capture_output=True, text=True, check=True).stdout) for m in METHODS}
-    n_t = sum(p.numel() for p in states["spatialkd"][0].teacher.parameters()) / 1e6
+    n_t = sum(p.numel() for p in build_teacher("unet", a.teacher).parameters()) / 1e6
     lines = [] if a.append else [f"# Spatial-KD's cost beside TIE-KD's and Res-KD's", ""]
     lines += [f"## {a.size[0]}x{a.size[1]}, batch {a.batch}", "",
              f"`{' '.join(['.venv/bin/python', 'bench/spatialkd_cost.py', *sys.argv[1:]])}`: {a.size[0]}x{a.size[1]}, batch {a.batch}, "

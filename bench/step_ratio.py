@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("reskd-ssim-si", "tiekd")
 
 
-def _setup(method, args):
+def _setup(method, args, wrap=None, **loss_params):
+    "(network, AdamW, loss) of one method: the student (DPM head for TIE-KD), in `wrap(student)` if given (bench/spatialkd_cost.py)."
     import torch
     from tiekd.losses import build_loss
     from tiekd.models import build_student
@@ -34,7 +35,9 @@ def _setup(method, args):
     net = build_student(args.encoder, "dpm" if method.startswith("tiekd") else "regression", args.student,
                         n_bins=args.n_bins).to(args.device).train()
     if args.channels_last: net = net.to(memory_format=torch.channels_last)
-    return net, torch.optim.AdamW(net.parameters(), 1e-3), build_loss(method, **({"n_bins": args.n_bins} if method.startswith("tiekd") else {}))
+    if wrap is not None: net = wrap(net)
+    if method.startswith("tiekd"): loss_params = {"n_bins": args.n_bins, **loss_params}
+    return net, torch.optim.AdamW(net.parameters(), 1e-3), build_loss(method, **loss_params)
 
 
 def _data(args):
@@ -56,13 +59,14 @@ def _step(state, x, ref, device):
     if device.startswith("cuda"): torch.cuda.synchronize()
 
 
-def measure(args) -> dict:
+def measure(args, setup=_setup) -> dict:
     "Interleaved steps of every method in this process: median wall and CPU seconds per step, and their ratio."
     import torch
     torch.set_num_threads(args.threads)
     x, ref = _data(args)
-    states = {m: _setup(m, args) for m in args.methods}
-    for m in args.methods: _step(states[m], x, ref, args.device)               # warm-up
+    states = {m: setup(m, args) for m in args.methods}
+    for _ in range(args.warmup):                                                 # warm-up, interleaved too
+        for m in args.methods: _step(states[m], x, ref, args.device)
     wall, cpu = {m: [] for m in args.methods}, {m: [] for m in args.methods}
     for _ in range(args.steps):
         for m in args.methods:
@@ -110,7 +114,8 @@ def main(argv=None):
     p.add_argument("--student", default="tiny", help="decoder size: tiny, small or paper")
     p.add_argument("--encoder", default="mobilenetv2_100")
     p.add_argument("--batch", type=int, default=8); p.add_argument("--n-bins", type=int, default=257)
-    p.add_argument("--steps", type=int, default=20, help="timed steps per method (after one warm-up step)")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per method (after the warm-up steps)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per method first")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (the pipeline's workers use 1)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--methods", nargs="+", default=list(METHODS), help="the last is divided by the first")

@@ -16,12 +16,10 @@ from PIL import Image
 from tiekd import data as D
 from tiekd import pipeline as P
 from tiekd.check import tiekd_check_data_cli
+from tiekd.testing import write_kitti
 from tiekd.train import with_teacher_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
-DRIVE = "2011_09_26_drive_0001_sync"
-RGB = f"2011_09_26/{DRIVE}/image_02/data/{{k:010d}}.png"
-GT = f"{DRIVE}/proj_depth/groundtruth/image_02/{{k:010d}}.png"
 
 
 def _save(p, a):
@@ -30,19 +28,12 @@ def _save(p, a):
 
 def _tree(root: Path, maps: Path, disparity: Path) -> None:
     "Six frames (four train, two test lines), their sparse ground truth at /256, and two folders of teacher maps."
-    rng, lines = np.random.default_rng(0), []
-    for k in range(6):
-        _save(root / "raw" / RGB.format(k=k), rng.integers(0, 256, (24, 40, 3), dtype=np.uint8))
-        gt = np.where(rng.random((24, 40)) < 0.3, rng.integers(2 * 256, 60 * 256, (24, 40)), 0).astype(np.uint16)
-        _save(root / "gt" / GT.format(k=k), gt)
-        lines.append(f"{RGB.format(k=k)} {GT.format(k=k)} 721.5377")
-        name = RGB.format(k=k)[:-4]
+    lines = write_kitti(root, train=4, test=2, unlabeled=0, no_gt={})
+    for l in lines["train"] + lines["test"]:
+        gt = l["depth"].astype(np.float64)
         m = np.where(gt > 0, gt / 256.0, 30.0)                    # the ground truth where labelled, 30 m elsewhere
-        D.save_teacher_depth(m, maps / D.released_teacher_file_name(name), d_max=80.)   # the released code's names
-        D.save_teacher_depth(np.where(gt > 0, 256.0 / np.maximum(gt, 1), 1.0), disparity / D.released_teacher_file_name(name), d_max=80.)
-    (root / "splits").mkdir()
-    (root / "splits" / "eigen_train_files.txt").write_text("\n".join(lines[:4]) + "\n")
-    (root / "splits" / "eigen_test_files.txt").write_text("\n".join(lines[4:]) + "\n")
+        D.save_teacher_depth(m, maps / D.released_teacher_file_name(l["name"]), d_max=80.)   # the released code's names
+        D.save_teacher_depth(np.where(gt > 0, 256.0 / np.maximum(gt, 1), 1.0), disparity / D.released_teacher_file_name(l["name"]), d_max=80.)
 
 
 def _cli(fn, args):

@@ -29,6 +29,7 @@ def _grid(angle, flip, top, left, H, W, h, w, device) -> torch.Tensor:
     ys = x[:, None, :] * s + y[:, :, None] * c + (H - 1) / 2                    # (y points down)
     return torch.stack([xs * (2 / max(W - 1, 1)) - 1, ys * (2 / max(H - 1, 1)) - 1], dim=-1)
 
+# %% ../nbs/06b_augment.ipynb #6ca1b368
 def warp_batch(batch: dict,  # image (B,3,H,W) and any of DEPTH_KEYS (B,1,H,W)
                angle: torch.Tensor,  # (B,) degrees, counter-clockwise
                flip: torch.Tensor | None = None,  # (B,) bool: mirror left-right
@@ -62,6 +63,7 @@ def warp_batch(batch: dict,  # image (B,3,H,W) and any of DEPTH_KEYS (B,1,H,W)
         out[k] = F.grid_sample(batch[k].float(), g.to(batch[k].device), mode="nearest", padding_mode="zeros", align_corners=True)
     return out
 
+# %% ../nbs/06b_augment.ipynb #61c1398b
 def jitter_color(image: torch.Tensor,  # (B,3,H,W) in [0,1]
                  gamma: torch.Tensor, brightness: torch.Tensor,  # (B,) each
                  colors: torch.Tensor,  # (B,3) per-channel factors
@@ -70,6 +72,7 @@ def jitter_color(image: torch.Tensor,  # (B,3,H,W) in [0,1]
     x = image.clamp(0, 1) ** gamma[:, None, None, None] * brightness[:, None, None, None] * colors[:, :, None, None]
     return x.clamp(0, 1)
 
+# %% ../nbs/06b_augment.ipynb #4474009f
 def augment_batch(batch: dict,  # image (B,3,H,W) float [0,1]; depth / teacher_depth / dense_depth (B,1,H,W); other keys kept
                   generator: torch.Generator | None = None,  # the source of randomness (CPU generator; None: global)
                   rotate_deg: float = 2.5,  # max |rotation| in degrees (0: none)

@@ -24,6 +24,7 @@ def sample_indices(n: int,  # lines in the split
     if not sample or sample >= n: return list(range(n))
     return sorted({round(k * (n - 1) / max(sample - 1, 1)) for k in range(sample)})
 
+# %% ../nbs/13_check.ipynb #c559a6da
 def check_split(make: Callable[[], Any],  # builds the dataset (e.g. `lambda: raw_split(p, "train")`)
                 name: str,  # the split's name, for the report
                 max_problems: int = 10,  # stop decoding after this many problems
@@ -63,6 +64,7 @@ def check_split(make: Callable[[], Any],  # builds the dataset (e.g. `lambda: ra
         rep["teachers"][fam] = "all found" if len(rep["problems"]) == n0 else "with problems"
     return rep
 
+# %% ../nbs/13_check.ipynb #1f3f231c
 def report_line(r: dict) -> str:
     "One line per split, and one per problem below it."
     head = f"{r['split']}: {r['images']} images" + (f" ({r['decoded']} decoded)" if r.get("decoded", r["images"]) < r["images"] else "")

@@ -22,6 +22,7 @@ class CheckpointError(RuntimeError):
 class TrainingError(RuntimeError):
     "Training cannot go on (a non-finite loss or gradient); the message names the step and the loss terms."
 
+# %% ../nbs/07c_checkpoint.ipynb #a2873ea8
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     "Read a checkpoint with `torch.load(weights_only=True)`; anything beyond weights and plain data is refused."
     path = Path(path)
@@ -36,6 +37,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0]}); it may be partial or "
                               "corrupt: delete it to start over.") from None
 
+# %% ../nbs/07c_checkpoint.ipynb #a4f77359
 def _rng_state() -> dict:
     "The global RNG states as plain data (numpy's key array as a tensor)."
     npst = np.random.get_state()
@@ -46,6 +48,7 @@ def _rng_state() -> dict:
     if torch.cuda.is_available(): st["cuda"] = torch.cuda.get_rng_state_all()
     return st
 
+# %% ../nbs/07c_checkpoint.ipynb #93c86854
 def _set_rng_state(st: dict) -> None:
     "Restore the RNG states saved by `_rng_state`."
     torch.set_rng_state(st["torch"])
@@ -58,6 +61,7 @@ def _set_rng_state(st: dict) -> None:
 CHECKPOINT_FORMAT = "tiekd-checkpoint/1"
 MODEL_FORMAT = "tiekd-model/1"
 
+# %% ../nbs/07c_checkpoint.ipynb #870f38c8
 def _flat(d: dict, prefix: str = "") -> dict:
     "A nested dict as {'a.b.c': value}."
     out = {}
@@ -66,6 +70,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
         else: out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
     return out
 
+# %% ../nbs/07c_checkpoint.ipynb #6eba1128
 def _check_compatible(ck: dict, cfg: dict, path: Path, fmt: str = CHECKPOINT_FORMAT) -> None:
     "Refuse to resume from a checkpoint written under a different config (runtime keys aside)."
     if not isinstance(ck, dict) or ck.get("format") != fmt:

@@ -60,12 +60,14 @@ CLAIMS = {"1": "TIE-KD beats every Res-KD variant for every teacher",
 CLAIM_COLUMNS = ("claim", "teacher", "encoder", "comparison", "metric", "n_seeds", "n_images", "estimate", "ci_low",
                  "ci_high", "p_below_zero", "threshold", "verdict", "criterion")
 
+# %% ../nbs/09c_claims.ipynb #0e115a0b
 def verdict(ci_low: float, ci_high: float, higher_is_better: bool = False) -> str:
     "'holds' if the CI of A - B says A is better, 'does not hold' if it says A is worse, else 'inconclusive (CI contains 0)'."
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)): return "inconclusive (no paired per-image metrics)"
     better, worse = (ci_low > 0, ci_high < 0) if higher_is_better else (ci_high < 0, ci_low > 0)
     return "holds" if better else "does not hold" if worse else "inconclusive (CI contains 0)"
 
+# %% ../nbs/09c_claims.ipynb #0d003101
 def paired_arrays(runs_a: pd.DataFrame,  # runs of method A (one per seed)
                   runs_b: pd.DataFrame,  # runs of method B
                   per_image: Mapping[str, pd.DataFrame],  # per-image tables by run id
@@ -88,6 +90,7 @@ def paired_arrays(runs_a: pd.DataFrame,  # runs of method A (one per seed)
     if not seeds: return np.empty((0, 0)), np.empty((0, 0)), []
     return np.stack(A), np.stack(B), seeds
 
+# %% ../nbs/09c_claims.ipynb #d549dbec
 def _compare_row(claim, teacher, encoder, label_a, label_b, runs_a, runs_b, per_image, metric, n_boot, seed, criterion):
     "One bootstrap comparison as a claims-table row."
     a, b, seeds = paired_arrays(runs_a, runs_b, per_image, metric)
@@ -100,6 +103,7 @@ def _compare_row(claim, teacher, encoder, label_a, label_b, runs_a, runs_b, per_
     row["verdict"] = verdict(row["ci_low"], row["ci_high"], metric in HIGHER_IS_BETTER)
     return row
 
+# %% ../nbs/09c_claims.ipynb #792e0f22
 def _best_of(runs: pd.DataFrame, methods: Sequence[str], metric: str) -> str | None:
     "The method among `methods` with the best mean `metric` over its runs."
     means = {m: runs[runs.method == m][metric].mean() for m in methods if (runs.method == m).any()}
@@ -139,6 +143,7 @@ def _sweep_rows(df, per_image, param, metrics, n_boot, seed, q_level=0.95):
                                              "worst swept value beats the GT baseline: 95% CI of the difference < 0"))
     return rows
 
+# %% ../nbs/09c_claims.ipynb #d4f4287e
 def claims_table(df: pd.DataFrame,  # runs, as from `load_runs`
                  per_image: Mapping[str, pd.DataFrame],  # per-image tables by run id (`load_per_image`)
                  encoder: str | None = None,  # main student encoder (default: `main_encoder(df)`)
@@ -187,6 +192,7 @@ def claims_table(df: pd.DataFrame,  # runs, as from `load_runs`
     for p in ("alpha", "sigma"): rows += _sweep_rows(df, per_image, p, metrics, n_boot, seed)  # claim 4
     return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS)).sort_values("claim", kind="stable").reset_index(drop=True)
 
+# %% ../nbs/09c_claims.ipynb #72fb12da
 def claims_summary(claims: pd.DataFrame) -> pd.DataFrame:
     "One row per claim: counts of verdicts and the overall verdict (all hold / any does not hold / else inconclusive)."
     out = []
@@ -198,6 +204,7 @@ def claims_summary(claims: pd.DataFrame) -> pd.DataFrame:
         out.append(dict(claim=c, statement=text, rows=len(v), holds=h, does_not_hold=dn, inconclusive=inc, verdict=overall))
     return pd.DataFrame(out)
 
+# %% ../nbs/09c_claims.ipynb #062981c5
 def claims_as_table(claims: pd.DataFrame) -> Table:
     "The claims frame as a `Table` with sensible digits, for `write_table`."
     return Table(mean=claims.reset_index(drop=True), digits={"p_below_zero": 3},

@@ -38,12 +38,14 @@ DEFAULT_CONFIG: dict = {
                 "teacher_model": None, "spatial": dict(tspatial.SPATIAL_DEFAULTS)},   # Spatial-KD: the teacher's model.pt, settings
 }
 
+# %% ../nbs/07b_config.ipynb #03bedd20
 MODEL_KINDS = ("student", "teacher")
 # keys whose change does not change what is computed (a run may resume under different values)
 RUNTIME_KEYS = {("train", "checkpoint_every_steps"), ("train", "device"), ("train", "log"), ("train", "progress"),
                 ("train", "threads"), ("train", "eval_every_epochs"), ("train", "keep_checkpoint"), ("data", "root"),
                 ("data", "prepared"), ("distill", "teacher_dir"), ("distill", "teacher_model")}
 
+# %% ../nbs/07b_config.ipynb #3237faac
 def _merge(base: dict, over: dict, path: str = "") -> dict:
     "Deep-merge `over` onto a copy of `base`; a key `base` does not have is a `ConfigError`."
     out = copy.deepcopy(base)
@@ -57,14 +59,17 @@ def _merge(base: dict, over: dict, path: str = "") -> dict:
         else: out[k] = copy.deepcopy(v)
     return out
 
+# %% ../nbs/07b_config.ipynb #db721ff1
 def _one_of(key: str, value, choices, what: str = "") -> None:
     "`value` must be one of `choices` (a registry's names or a tuple); the error lists them."
     names = list(choices)
     check_param(value in names, key, value, "one of " + ", ".join("null" if n is None else str(n) for n in names) + what)
 
+# %% ../nbs/07b_config.ipynb #f9121f2e
 def _check_path(key: str, v, nullable: bool = True, what: str = "a path (string)") -> None:
     check_param(isinstance(v, (str, os.PathLike)) or (nullable and v is None), key, v, ("null or " if nullable else "") + what)
 
+# %% ../nbs/07b_config.ipynb #5505a823
 def _check_data(d: dict) -> None:
     for key in ("root", "train_split", "test_split", "unlabeled_split"):
         _check_path(f"data.{key}", d[key], nullable=key != "train_split")
@@ -78,9 +83,11 @@ def _check_data(d: dict) -> None:
     for key in ("limit_train", "limit_test"): check_number(f"data.{key}", d[key], lo=0, integer=True)
     _check_path("data.prepared", d["prepared"], what="a folder holding <split>.pt prepared splits")
 
+# %% ../nbs/07b_config.ipynb #a019c42b
 def _check_bools(section: str, d: dict, keys) -> None:
     for key in keys: check_param(isinstance(d[key], bool), f"{section}.{key}", d[key], "true or false")
 
+# %% ../nbs/07b_config.ipynb #a939edb0
 def _check_schedule(t: dict) -> None:
     check_number("train.lr", t["lr"], lo=0, lo_open=True)
     check_param(isinstance(t["betas"], (list, tuple)) and len(t["betas"]) == 2, "train.betas", t["betas"], "[beta1, beta2]")
@@ -94,6 +101,7 @@ def _check_schedule(t: dict) -> None:
     check_param(t["grad_clip"] is None or (isinstance(t["grad_clip"], (int, float)) and not isinstance(t["grad_clip"], bool)
                 and t["grad_clip"] >= 0), "train.grad_clip", t["grad_clip"], "a number >= 0 (0 or null: no clipping)")
 
+# %% ../nbs/07b_config.ipynb #7d1fb0b0
 def _check_augment(a: dict) -> None:
     _check_bools("train.augment", a, ("enabled", "flip"))
     check_number("train.augment.rotate_deg", a["rotate_deg"], lo=0, hi=180)
@@ -105,6 +113,7 @@ def _check_augment(a: dict) -> None:
                 a["color"][0] <= a["color"][1]), "train.augment.color", a["color"], "null or [lo, hi] with 0 < lo <= hi")
     check_number("train.augment.color_p", a["color_p"], lo=0, hi=1)
 
+# %% ../nbs/07b_config.ipynb #d0accdbb
 def _check_train(t: dict) -> None:
     for key in ("epochs", "batch_size"): check_number(f"train.{key}", t[key], lo=1, integer=True)
     for key in ("seed", "checkpoint_every_steps", "threads", "eval_every_epochs"): check_number(f"train.{key}", t[key], lo=0, integer=True)
@@ -115,6 +124,7 @@ def _check_train(t: dict) -> None:
     except ConfigError as e: raise ConfigError(f"train.{e}") from None
     _check_augment(t["augment"])
 
+# %% ../nbs/07b_config.ipynb #c148af83
 def _check_model(m: dict) -> None:
     _one_of("model.kind", m["kind"], MODEL_KINDS)
     if m["kind"] == "student": tmodels.ENCODERS.get(m["encoder"], key="model.encoder")
@@ -124,6 +134,7 @@ def _check_model(m: dict) -> None:
     _one_of("model.head", m["head"], ("auto",) + HEADS)
     tmodels.check_pretrained(m["pretrained"], "model.pretrained")   # false or a local weights file
 
+# %% ../nbs/07b_config.ipynb #6ef4a1a7
 def _check_distill(k: dict) -> None:
     DISTILLERS.get(k["method"], key="distill.method")
     check_number("distill.alpha", k["alpha"], lo=0, hi=1)
@@ -140,6 +151,7 @@ def _check_distill(k: dict) -> None:
     _check_path("distill.teacher_model", k["teacher_model"], what="the path of a teacher's model.pt")
     tspatial.spatial_settings("spatialkd", k["spatial"])
 
+# %% ../nbs/07b_config.ipynb #67b8ebb5
 def _check_combination(m: dict, k: dict) -> None:
     "What the sections allow only together: a teacher learns from ground truth; a head and an aux split fit the method."
     dist_ = DISTILLERS.get(k["method"], key="distill.method")
@@ -152,6 +164,7 @@ def _check_combination(m: dict, k: dict) -> None:
                     f"0 with distill.method={k['method']!r}: unlabeled images have no ground truth, only the teacher "
                     "labels them; use a distillation method (reskd-*, tiekd*)")
 
+# %% ../nbs/07b_config.ipynb #68f728c1
 def validate_config(cfg: dict | None = None,  # a (partial) nested config; missing keys take `DEFAULT_CONFIG`
                    ) -> dict:
     "The complete config: `cfg` merged onto `DEFAULT_CONFIG`, every value checked (`ConfigError` otherwise)."
@@ -160,11 +173,13 @@ def validate_config(cfg: dict | None = None,  # a (partial) nested config; missi
     _check_combination(c["model"], c["distill"])
     return c
 
+# %% ../nbs/07b_config.ipynb #1fa0c948
 def _parse_value(text: str):
     "A `--set` value as YAML (numbers, booleans, null, lists) or the plain string."
     try: return yaml.safe_load(text)
     except yaml.YAMLError: return text
 
+# %% ../nbs/07b_config.ipynb #f2f10be3
 def apply_overrides(cfg: dict,  # a nested config
                     overrides: Iterable[str] = (),  # "section.key=value" strings (value parsed as YAML)
                     schema: dict | None = None,  # the keys allowed (default: a run config's, `DEFAULT_CONFIG`)
@@ -185,6 +200,7 @@ def apply_overrides(cfg: dict,  # a nested config
                 node, ref = node[p], ref[p]
     return out
 
+# %% ../nbs/07b_config.ipynb #541118c0
 def load_config(path: str | os.PathLike | None = None,  # a YAML file with a (partial) config; None: defaults
                 overrides: Iterable[str] = (),  # "key.path=value" strings applied after the file
                ) -> dict:

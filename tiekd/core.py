@@ -28,6 +28,7 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
 class ConfigError(ValueError):
     "A parameter has a value that is not allowed; the message names the key, the value and what is allowed."
 
+# %% ../nbs/00_core.ipynb #02acd223
 def check_param(ok: bool,  # the condition the value must satisfy
                 key: str,  # the parameter's name as the user writes it (e.g. `dpm.sigma`)
                 value: Any,  # the value given
@@ -36,6 +37,7 @@ def check_param(ok: bool,  # the condition the value must satisfy
     "Raise `ConfigError` unless `ok`."
     if not ok: raise ConfigError(f"{key}={value!r} is not allowed: expected {allowed}.")
 
+# %% ../nbs/00_core.ipynb #1ef73f23
 def check_number(key: str, value: Any, lo: float | None = None, hi: float | None = None,
                  lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
     "Check that `value` is a real number (an int if `integer`) within the given bounds."
@@ -50,12 +52,12 @@ def check_number(key: str, value: Any, lo: float | None = None, hi: float | None
     if lo is not None: check_param(value > lo if lo_open else value >= lo, key, value, allowed)
     if hi is not None: check_param(value < hi if hi_open else value <= hi, key, value, allowed)
 
+# %% ../nbs/00_core.ipynb #c42ff6f1
 def check_depth_range(d_min, d_max) -> None:
     "A depth range: 0 < d_min < d_max (the one check the metrics, the models and the DPM bins share)."
     check_number("d_min", d_min, lo=0, lo_open=True)
     check_number("d_max", d_max)
     check_param(d_max > d_min, "d_max", d_max, f"a number > d_min = {d_min!r}")
-
 
 # %% ../nbs/00_core.ipynb #87af6ec8
 class Registry:
@@ -101,6 +103,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb"):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #a582cb39
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     "`torch.save` to `path` atomically."
     with atomic_write(path, "wb") as f: torch.save(obj, f)
@@ -116,6 +119,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ConfigError(f"device={device!r} is not allowed here: this machine has no CUDA device; use 'cpu' or 'auto'.")
     return d
 
+# %% ../nbs/00_core.ipynb #9bd1766b
 def seed_everything(seed: int) -> None:
     "Seed Python, NumPy and torch (all devices)."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)

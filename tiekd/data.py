@@ -29,6 +29,7 @@ def _chw(a: np.ndarray) -> torch.Tensor:
     "(H,W,3) uint8 -> (3,H,W) float32 in [0,1]."
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).to(torch.float32).div_(255.).contiguous()
 
+# %% ../nbs/06_data.ipynb #a7006465
 class DepthDataset(torch.utils.data.Dataset):
     "The common loader: records of files read into sample dicts (image, depth, focal, name, optional dense / teacher depth)."
     def __init__(self, records: list[dict],  # dicts: rgb (Path), gt (Path|None), dense (Path|None), focal (float), name (str)
@@ -125,6 +126,7 @@ def read_split_file(path: str | os.PathLike,  # the split file
     if not out: raise DataError(f"split file {str(p)!r} has no sample lines. {GET_DATA}")
     return out
 
+# %% ../nbs/06_data.ipynb #85dd53bc
 def _missing_error(split, missing: list, n_lines: int) -> DataError:
     n, what, f = missing[0]
     return DataError(f"split file {str(split)!r} line {n} names a missing {what} file {str(f)!r}"
@@ -132,6 +134,7 @@ def _missing_error(split, missing: list, n_lines: int) -> DataError:
                      + ". The split's paths are relative to root (images) and gt_root (depth maps): check those folders, "
                      "or regenerate the data (`make data` for the synthetic set).")
 
+# %% ../nbs/06_data.ipynb #55cf278c
 def _name(rel: str) -> str: return Path(rel).with_suffix("").as_posix()
 
 # %% ../nbs/06_data.ipynb #ffc0b588
@@ -179,8 +182,10 @@ class KittiDataset(DepthDataset):
 
     def _repr_extra(self): return {"mode": self.mode, "split": self.split_file.name, "skipped": self.n_skipped}
 
+# %% ../nbs/06_data.ipynb #7f9fd32f
 KITTI_SPLITS = {"train": "eigen_train_files.txt", "test": "eigen_test_files.txt", "unlabeled": "unlabeled_files.txt"}
 
+# %% ../nbs/06_data.ipynb #48815b52
 def kitti_split(data_root: str | os.PathLike = "data/synth",  # raw/ (or the date folders), gt/ (or data_depth_annotated/), splits/
                 split: str = "train",  # "train", "test", "unlabeled" or a file name in splits/
                 **kwargs,  # passed to `KittiDataset` (override anything)
@@ -202,6 +207,7 @@ def kitti_split(data_root: str | os.PathLike = "data/synth",  # raw/ (or the dat
 # %% ../nbs/06_data.ipynb #d04c413c
 NYU_FOCAL = 518.8579
 
+# %% ../nbs/06_data.ipynb #926bc458
 class NyuDataset(DepthDataset):
     "NYU Depth v2: BTS split lines `rgb depth focal` or the official layout; depth uint16 PNG in millimetres."
     def __init__(self, root: str | os.PathLike,  # folder the split's paths are relative to, or the official layout's folder
@@ -242,6 +248,7 @@ class NyuDataset(DepthDataset):
 # %% ../nbs/06_data.ipynb #a1779c1a
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
+# %% ../nbs/06_data.ipynb #a2ea5e44
 class FolderDataset(DepthDataset):
     "Images from a folder, optional ground truth and teacher depth maps matched by file stem."
     def __init__(self, images_dir: str | os.PathLike,  # folder of .png/.jpg images
@@ -393,6 +400,7 @@ class PreparedSplit:
     def __repr__(self):
         return f"PreparedSplit(n={len(self)}, size={self.size}, keys={self.keys}, meta={self.meta})"
 
+# %% ../nbs/06_data.ipynb #82333e51
 def prepare_split(dataset,  # any dataset of sample dicts (KittiDataset, NyuDataset, FolderDataset, ...)
                   size: tuple[int, int] | None = None,  # (h,w) to resize every sample to; None: keep (all must match)
                   progress: bool = True,  # show a progress bar

@@ -25,10 +25,12 @@ __all__ = ['GET_DATA', 'GET_TEACHER_MAPS', 'TEACHER_LEVELS', 'DEPTH_KEYS', 'TEAC
 class DataError(ValueError):
     "Data on disk is missing or malformed; the message says what, where (file, line) and what to do."
 
+# %% ../nbs/06a_depthio.ipynb #50ea5776
 GET_DATA = ("To get data: run `make data` to generate the synthetic KITTI-like set into data/synth; or put real KITTI "
             "in data/kitti (raw/ = the KITTI raw data, gt/ = the annotated depth maps, splits/ = eigen_train_files.txt, "
             "eigen_test_files.txt); or NYU Depth v2 in data/nyu.")
 
+# %% ../nbs/06a_depthio.ipynb #444f6224
 def _resolve(path) -> Path:
     "`path` as given if it exists (or is absolute), else relative to the project root (notebooks run with cwd nbs/)."
     p = Path(path)
@@ -36,10 +38,12 @@ def _resolve(path) -> Path:
     q = project_root() / p
     return q if q.exists() else p
 
+# %% ../nbs/06a_depthio.ipynb #5c0912ac
 GET_TEACHER_MAPS = ("To get teacher maps: export a trained teacher's predictions (`tiekd.train.export_teacher_predictions`, "
                     "the pipeline's teacher_predict stage), or point the teacher folder at depth maps named after the "
                     "split's images (uint16 PNG holding depth / d_max x 65535, the released code's format, or .npy in metres).")
 
+# %% ../nbs/06a_depthio.ipynb #50443150
 def _need_dir(path, what: str, fix: str = GET_DATA) -> Path:
     "The folder `path` (resolved), or a `DataError` saying what to do (`fix`: how to get it)."
     p = _resolve(path)
@@ -53,12 +57,14 @@ def _read_error(path, what: str, e: Exception) -> DataError:
     return DataError(f"cannot read {what} {str(path)!r} ({type(e).__name__}: {e}): the file is unreadable or truncated. "
                      "Regenerate it (`make data` for the synthetic set) or copy it again from its source.")
 
+# %% ../nbs/06a_depthio.ipynb #34e4b470
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     "An image file (PNG, JPEG, ...) as an (H,W,3) uint8 array."
     try:
         with Image.open(path) as im: return np.array(im.convert("RGB"))
     except Exception as e: raise _read_error(path, "image", e) from e
 
+# %% ../nbs/06a_depthio.ipynb #53abdbb0
 def read_depth_png(path: str | os.PathLike, scale: float = 256.) -> np.ndarray:
     "A uint16 PNG depth map as an (H,W) float32 array `value / scale` (0 stays 0 = invalid)."
     try:
@@ -69,6 +75,7 @@ def read_depth_png(path: str | os.PathLike, scale: float = 256.) -> np.ndarray:
                         f"uint16 PNGs holding metres * {scale:g} (0 = invalid), or .npy arrays in metres.")
     return a.astype(np.float32) / np.float32(scale)
 
+# %% ../nbs/06a_depthio.ipynb #edcac110
 def read_depth_npy(path: str | os.PathLike) -> np.ndarray:
     "A .npy depth map in metres ((H,W) or (1,H,W)) as (H,W) float32; non-finite or negative values become 0 (invalid)."
     try: a = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
@@ -78,10 +85,12 @@ def read_depth_npy(path: str | os.PathLike) -> np.ndarray:
     if a.ndim != 2: raise DataError(f"depth map {str(path)!r} has shape {a.shape}: expected (H,W) or (1,H,W) metres.")
     return np.where(np.isfinite(a) & (a > 0), a, 0).astype(np.float32)
 
+# %% ../nbs/06a_depthio.ipynb #65c0d812
 def read_depth(path: str | os.PathLike, scale: float = 256.) -> np.ndarray:
     "A depth map as (H,W) float32 metres: `.npy` as is, anything else as a uint16 PNG / `scale`."
     return read_depth_npy(path) if str(path).endswith(".npy") else read_depth_png(path, scale)
 
+# %% ../nbs/06a_depthio.ipynb #8f047ab1
 def save_depth_png(depth, path: str | os.PathLike, scale: float = 256.) -> None:
     "Write depth in metres ((H,W) array or tensor; 0 = invalid) as a uint16 PNG `round(depth * scale)`, atomically."
     a = depth.detach().cpu().numpy() if torch.is_tensor(depth) else np.asarray(depth)
@@ -93,11 +102,13 @@ def save_depth_png(depth, path: str | os.PathLike, scale: float = 256.) -> None:
 # %% ../nbs/06a_depthio.ipynb #19913347
 TEACHER_LEVELS = 65535
 
+# %% ../nbs/06a_depthio.ipynb #a7be76b5
 def teacher_file_name(name: str,  # a sample's name, e.g. '2011_09_26/2011_09_26_drive_0001_sync/image_02/data/0000000005'
                       ext: str = ".png") -> str:
     "The file name of the teacher depth map of sample `name`: '/' replaced by '__', plus `ext`."
     return name.replace("/", "__").replace("\\", "__") + ext
 
+# %% ../nbs/06a_depthio.ipynb #4efbedfe
 def save_teacher_depth(depth,  # metres: (H,W) or (1,H,W), tensor or array; non-finite -> 0 (invalid)
                        path: str | os.PathLike,  # .png: released uint16 format; .npy: float32 metres
                        d_max: float = 80.,  # the depth that maps to 65535
@@ -114,11 +125,13 @@ def save_teacher_depth(depth,  # metres: (H,W) or (1,H,W), tensor or array; non-
     q = np.round(np.clip(a, 0, d_max) / d_max * TEACHER_LEVELS).astype(np.uint16)
     with atomic_write(path, "wb") as f: Image.fromarray(q).save(f, format="PNG")
 
+# %% ../nbs/06a_depthio.ipynb #2a9cabe0
 def load_teacher_depth(path: str | os.PathLike, d_max: float = 80.) -> np.ndarray:
     "A teacher depth map as (H,W) float32 metres: released uint16 PNG (`value / 65535 * d_max`) or .npy metres."
     if str(path).endswith(".npy"): return read_depth_npy(path)
     return read_depth_png(path, TEACHER_LEVELS / d_max)
 
+# %% ../nbs/06a_depthio.ipynb #8c90273e
 def save_teacher_maps(names: Sequence[str],  # sample names, one per map
                       depth,  # (N,1,H,W) or (N,H,W) metres
                       out_dir: str | os.PathLike,  # folder to write into (created)
@@ -133,6 +146,7 @@ def save_teacher_maps(names: Sequence[str],  # sample names, one per map
 DEPTH_KEYS = ("depth", "teacher_depth", "dense_depth")
 TEACHER_FORMATS = ("png", "npy", "auto")
 
+# %% ../nbs/06a_depthio.ipynb #0e74f72e
 def _check_scale(a: np.ndarray, path, d_max: float, how: str) -> None:
     "`DataError` if most valid values of depth map `a` exceed `d_max` (a wrong scale)."
     v = a[a > 0]
@@ -142,6 +156,7 @@ def _check_scale(a: np.ndarray, path, d_max: float, how: str) -> None:
                         f"{how}). A millimetre map read as KITTI's /256 looks like this: check the dataset type (KITTI and the "
                         "synthetic set: uint16 = metres*256; NYU: uint16 = millimetres) and d_max.")
 
+# %% ../nbs/06a_depthio.ipynb #6c2b6641
 def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metres (0 = no value)
                              gt: np.ndarray,  # (H, W) ground-truth depth, metres (0 = no label), the same view
                              path,  # the teacher map's file, for the message
@@ -167,6 +182,7 @@ def check_teacher_against_gt(teacher: np.ndarray,  # (H, W) teacher depth, metre
                         "set d_max to the value they were written with; .npy maps must be metres (not millimetres, not "
                         "normalised depth).")
 
+# %% ../nbs/06a_depthio.ipynb #770c0848
 def read_teacher_map(path,  # a teacher map file (.png released uint16, or .npy metres)
                      d_max: float,  # the PNG decoding's range
                      full: tuple[int, int],  # (H, W) of its image as read
@@ -180,6 +196,7 @@ def read_teacher_map(path,  # a teacher map file (.png released uint16, or .npy 
     if gt is not None: check_teacher_against_gt(a, gt, path, d_max)
     return a
 
+# %% ../nbs/06a_depthio.ipynb #035dae88
 _RESIZE_WARNED: set = set()
 
 def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
@@ -207,12 +224,15 @@ def fit_teacher_map(a: np.ndarray,  # (h0, w0) teacher depth as read
                     + (f" ({h}x{w} after the crop)" if (h, w) != (H, W) else "") + ": another aspect ratio, so not the same "
                     "view. Predict the teacher's maps on these images.")
 
+# %% ../nbs/06a_depthio.ipynb #59781e0d
 def released_teacher_file_name(name: str, ext: str = ".png") -> str:
     "How the authors' released code names a sample's teacher map: every '/' of the name replaced by '_', plus `ext`."
     return name.replace("/", "_").replace("\\", "_") + ext
 
+# %% ../nbs/06a_depthio.ipynb #df8131d1
 def _teacher_exts(fmt: str) -> list[str]: return {"png": [".png"], "npy": [".npy"], "auto": [".png", ".npy"]}[fmt]
 
+# %% ../nbs/06a_depthio.ipynb #dee13105
 def _find_teacher(teacher_dir: Path, name: str, fmt: str) -> Path | None:
     "A sample's teacher map in `teacher_dir`: tiekd's name first, then the released code's, each in the allowed formats."
     for naming in (teacher_file_name, released_teacher_file_name):
@@ -221,6 +241,7 @@ def _find_teacher(teacher_dir: Path, name: str, fmt: str) -> Path | None:
             if p.exists(): return p
     return None
 
+# %% ../nbs/06a_depthio.ipynb #1bfe6809
 def _expected_teacher_files(name: str, fmt: str) -> str:
     "The file names a missing map could have had, for the error message."
     exts = _teacher_exts(fmt)

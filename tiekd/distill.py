@@ -20,6 +20,7 @@ __all__ = ['HEADS', 'LOSS_DATA_KEYS', 'DISTILLERS', 'Distiller', 'valid_mask']
 HEADS = ("regression", "dpm")   # what a student's head returns: a depth, or logits over the depth bins (and their expected depth)
 LOSS_DATA_KEYS = ("d_min", "d_max")   # loss parameters read from the config's `data` section; the rest from `distill`
 
+# %% ../nbs/07a_distill.ipynb #e2e2200f
 @dataclass(frozen=True)
 class Distiller:
     "How a method trains: the reference depth, the loss (name in `tiekd.losses.LOSSES`) and the head."
@@ -45,6 +46,7 @@ class Distiller:
         "`fn(out, ref_depth, mask) -> (total, parts)` for this distiller and config."
         return tlosses.build_loss(self.loss, **self.loss_params(cfg))
 
+# %% ../nbs/07a_distill.ipynb #0ce5fa7f
 DISTILLERS = Registry("distiller")
 for _d in [Distiller("gt", "si", "gt", "regression", "ground truth, scale-invariant loss (teachers, baseline student)"),
            *[Distiller(n, n, "teacher", "regression", f"response-based KD ({n.removeprefix('reskd-')}) on the teacher's depth")
@@ -58,6 +60,7 @@ for _d in [Distiller("gt", "si", "gt", "regression", "ground truth, scale-invari
                ("spatialkd-replace", "ablation: Spatial-KD's ReplaceBlock only"))]]:
     DISTILLERS.register(_d.name)(_d)
 
+# %% ../nbs/07a_distill.ipynb #83b107f3
 def valid_mask(ref: torch.Tensor,  # reference depth (B,1,H,W) in metres, 0 = no value
                top_crop_frac: float = 0.0,  # fraction of the top rows to drop (released code: 110/352)
                require_value: bool = True,  # False: pixels without a reference value (0) stay (`mask_teacher: false`)

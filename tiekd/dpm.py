@@ -39,6 +39,7 @@ def bin_edges(d_min: float,  # lower end of the depth range, metres (>= 0)
     check_number("n_bins", n_bins, lo=2, integer=True)
     return torch.linspace(float(d_min), float(d_max), int(n_bins) + 1, dtype=torch.float64).to(dtype=dtype, device=device)
 
+# %% ../nbs/01_dpm.ipynb #2877ffa7
 def bin_centers(edges: Tensor,  # 1D tensor of K + 1 increasing bin edges
                ) -> Tensor:
     "The K bin centres (midpoints of consecutive edges)."
@@ -50,15 +51,18 @@ DPM_MODES = ("integral", "softmax")
 SOFTMAX_CUTOFF = 1e-16  # released code: centre densities below this become logit SOFTMAX_FILL
 SOFTMAX_FILL = -1000.0
 
+# %% ../nbs/01_dpm.ipynb #3a88534e
 def check_dpm_args(sigma: float, mode: str) -> None:
     "Raise `ConfigError` unless sigma > 0 and `mode` is one of `DPM_MODES`."
     check_number("sigma", sigma, lo=0, lo_open=True)
     check_param(mode in DPM_MODES, "mode", mode, "one of " + ", ".join(repr(m) for m in DPM_MODES))
 
+# %% ../nbs/01_dpm.ipynb #164aee2f
 def valid_depth(depth: Tensor) -> Tensor:
     "Boolean mask of usable depths: finite and > 0."
     return torch.isfinite(depth) & (depth > 0)
 
+# %% ../nbs/01_dpm.ipynb #68281bf1
 def prepare_depth(depth: Tensor,  # depth in metres, any shape
                   edges: Tensor,  # bin edges: the range is [edges[0], edges[-1]]
                  ) -> tuple[Tensor, Tensor]:
@@ -68,6 +72,7 @@ def prepare_depth(depth: Tensor,  # depth in metres, any shape
     d = torch.where(valid, d, torch.full_like(d, float(edges[0]))).clamp(float(edges[0]), float(edges[-1]))
     return valid, d
 
+# %% ../nbs/01_dpm.ipynb #ed070cc9
 def gaussian_bin_masses(d: Tensor,  # depths, size 1 along `dim`
                         edges: Tensor,  # increasing edges along `dim` (E >= 2), broadcastable with d
                         sigma: float,
@@ -80,6 +85,7 @@ def gaussian_bin_masses(d: Tensor,  # depths, size 1 along `dim`
     a, b, Ta, Tb = x.narrow(dim, 0, E - 1), x.narrow(dim, 1, E - 1), T.narrow(dim, 0, E - 1), T.narrow(dim, 1, E - 1)
     return torch.where(a > 0, 0.5 * (Ta - Tb), torch.where(b <= 0, 0.5 * (Tb - Ta), 1 - 0.5 * (Ta + Tb)))
 
+# %% ../nbs/01_dpm.ipynb #f1a78c2d
 def centre_logits(d: Tensor,  # depths (broadcastable with c)
                   c: Tensor,  # bin centres
                   sigma: float,
@@ -88,6 +94,7 @@ def centre_logits(d: Tensor,  # depths (broadcastable with c)
     g = torch.exp(-0.5 * ((c - d) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     return torch.where(g < SOFTMAX_CUTOFF, torch.full_like(g, SOFTMAX_FILL), g)
 
+# %% ../nbs/01_dpm.ipynb #0d6e5b06
 def depth_to_dpm(depth: Tensor,  # (B, 1, H, W) depth in metres; <= 0 / NaN / inf = invalid
                  edges: Tensor,  # (K + 1,) bin edges, e.g. from `bin_edges`
                  sigma: float,  # standard deviation of the Gaussian around each depth, metres
@@ -104,6 +111,7 @@ def depth_to_dpm(depth: Tensor,  # (B, 1, H, W) depth in metres; <= 0 / NaN / in
         p = torch.softmax(centre_logits(d, 0.5 * (e[:, :-1] + e[:, 1:]), sigma), dim=1)
     return p * valid
 
+# %% ../nbs/01_dpm.ipynb #051b082d
 def dpm_to_depth(probs: Tensor,  # (B, K, H, W) probabilities (softmax of logits, or a DPM)
                  centers: Tensor,  # (K,) bin centres
                 ) -> Tensor:
@@ -112,6 +120,7 @@ def dpm_to_depth(probs: Tensor,  # (B, K, H, W) probabilities (softmax of logits
                 f"(B, K, H, W) with K = len(centers) = {len(centers)}")
     return (probs * centers.to(probs).view(1, -1, 1, 1)).sum(1, keepdim=True)
 
+# %% ../nbs/01_dpm.ipynb #78a67265
 def dpm_entropy(probs: Tensor,  # (B, K, H, W) probabilities
                ) -> Tensor:
     "Entropy in nats (B, 1, H, W), -sum_i p_i log p_i with 0 log 0 = 0 (so 0 at invalid pixels)."
@@ -240,6 +249,7 @@ void dpm_rows_backward(float *z, const float *c, int64_t K, const int64_t *idx, 
 """
 _KERNEL = None   # None: not tried yet; False: unavailable
 
+# %% ../nbs/01_dpm.ipynb #1e0d62b9
 def _cpu_id() -> str:
     "What `-march=native` compiles for: the CPU's feature flags where Linux lists them, else the machine type."
     try:
@@ -249,6 +259,7 @@ def _cpu_id() -> str:
     except OSError: pass
     return platform.machine()
 
+# %% ../nbs/01_dpm.ipynb #722551fd
 def _build_kernel() -> ctypes.CDLL | None:
     cc = os.environ.get("CC", "cc")
     cache = Path(os.environ.get("TIEKD_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tiekd")
@@ -281,6 +292,7 @@ def _build_kernel() -> ctypes.CDLL | None:
                   "(e.g. gcc) or point CC at one; TIEKD_KERNEL=0 silences this.")
     return None
 
+# %% ../nbs/01_dpm.ipynb #aa3f876e
 def row_kernel() -> ctypes.CDLL | None:
     "The compiled row pass of `dpm_head` (built on first use, cached per CPU), or None: TIEKD_KERNEL=0 or no C compiler."
     global _KERNEL
@@ -288,24 +300,29 @@ def row_kernel() -> ctypes.CDLL | None:
     if _KERNEL is None: _KERNEL = _build_kernel() or False
     return _KERNEL or None
 
+# %% ../nbs/01_dpm.ipynb #3790f8b6
 def _ptr(t: Tensor | None) -> int | None: return None if t is None else t.data_ptr()
 
+# %% ../nbs/01_dpm.ipynb #467a9e59
 def _logits(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
     "A block's logits x W^T + b as a new tensor (W None: a copy of x, which are the logits), free to overwrite."
     return x.clone() if W is None else x @ W.t() if b is None else torch.addmm(b, x, W.t())
 
+# %% ../nbs/01_dpm.ipynb #99f82dd8
 def _rows_forward(k, z: Tensor, c: Tensor, idx: Tensor | None, w: Tensor | None, d: Tensor) -> float:
     "C row pass forward over the contiguous float32 rows z (n, K): fills d (n,), returns the block's cross-entropy sum."
     q = z.new_empty(z.shape[1])
     return k.dpm_rows_forward(_ptr(z), _ptr(c), z.shape[1], _ptr(idx), _ptr(w), 0 if idx is None else idx.shape[1],
                               len(z), _ptr(d), _ptr(q))
 
+# %% ../nbs/01_dpm.ipynb #9f534f75
 def _rows_backward(k, z: Tensor, c: Tensor, idx: Tensor | None, w: Tensor | None, d: Tensor, gd: Tensor | None, g: float) -> Tensor:
     "C row pass backward: the rows z (n, K) become dL/dz in place."
     k.dpm_rows_backward(_ptr(z), _ptr(c), z.shape[1], _ptr(idx), _ptr(w), 0 if idx is None else idx.shape[1],
                         _ptr(d), _ptr(gd), g, len(z))
     return z
 
+# %% ../nbs/01_dpm.ipynb #c555a546
 BAND_Q = 1024   # table steps per bin: log-mass interpolation error < (w / Q)^2 / (2 sigma^2), 4.6e-8 at w = 0.31, sigma = 0.5
 _BAND_TABLES: dict = {}
 
@@ -319,6 +336,7 @@ def band_log_mass_table(w: float, sigma: float, h: int, Q: int = BAND_Q) -> Tens
         _BAND_TABLES[key] = m.clamp_min(torch.finfo(m.dtype).tiny).log_().contiguous()
     return _BAND_TABLES[key]
 
+# %% ../nbs/01_dpm.ipynb #d533c881
 def band_integral(d: Tensor,  # (n,) depths within the range
                   wpix: Tensor,  # (n,) each pixel's weight in the mean (1 / N where it counts, else 0)
                   e0: float, w: float, K: int,  # uniform edges e0 + k w, k = 0 .. K
@@ -344,6 +362,7 @@ def blocks(n: int,  # number of rows (pixels)
     step = n if device.type != "cpu" else max(64, values // width)
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
+# %% ../nbs/01_dpm.ipynb #edda97dc
 class _DPMHead(torch.autograd.Function):
     "Pixel rows x (N, C) -> expected depth (N,) and banded cross-entropy, through logits x W^T + b (W None: x are logits)."
     @staticmethod
@@ -394,6 +413,7 @@ class _DPMHead(torch.autograd.Function):
             if gb is not None: gb += grad.sum(0)
         return gx, None if W is None else gWt.t(), gb, None, None, None
 
+# %% ../nbs/01_dpm.ipynb #24d71b35
 def dpm_head(x: Tensor,  # (..., C) pixel-major features of a linear head, or (..., K) logits when `weight` is None
              centers: Tensor,  # (K,) bin centres
              weight: Tensor | None = None,  # (K, C) the head's weight; None: `x` are the logits
@@ -421,6 +441,7 @@ def dpm_head(x: Tensor,  # (..., C) pixel-major features of a linear head, or (.
     d, ce = _DPMHead.apply(z.contiguous(), weight, bias, centers.to(z).contiguous(), idx, weights)
     return d.view(lead), ce
 
+# %% ../nbs/01_dpm.ipynb #f55c2f4b
 class DPMOutput(Mapping):
     "A DPM student's output: `depth` (B, 1, H, W) by Eq. 3 when first read; `logits` (B, K, H, W) only if read."
     def __init__(self, features: Tensor,  # (B, H, W, C) pixel-major decoder features
@@ -445,4 +466,3 @@ class DPMOutput(Mapping):
         d, ce = dpm_head(self.features, self.centers, self.weight, self.bias, idx, weights)
         if self._depth is None: self._depth = d.unsqueeze(1)
         return self._depth, ce
-

@@ -35,6 +35,7 @@ def predict_batch(model: nn.Module,  # returns {"depth": (B,1,H,W)} for images (
     if lo is None and hi is None: return d
     return d.clamp(min=None if lo is None else float(lo), max=None if hi is None else float(hi))
 
+# %% ../nbs/08_evaluate.ipynb #aad43376
 def _images(split, idx: Sequence[int]) -> torch.Tensor:
     "Float images in [0, 1] of a prepared split (its uint8 `image` tensor) or of a dataset of sample dicts."
     im = getattr(split, "image", None)
@@ -43,6 +44,7 @@ def _images(split, idx: Sequence[int]) -> torch.Tensor:
         return im.float() / 255 if im.dtype == torch.uint8 else im.float()
     return torch.stack([torch.as_tensor(split[i]["image"], dtype=torch.float32) for i in idx])
 
+# %% ../nbs/08_evaluate.ipynb #9a8d0a21
 def predict(model: nn.Module,
             split,  # a `tiekd.data.PreparedSplit` (uint8 images) or a dataset of sample dicts
             flip: bool = True,  # flip-average (the paper's protocol)
@@ -71,6 +73,7 @@ def _metrics_table(pred, gt, names, d_min, d_max, crop) -> pd.DataFrame:
     df.insert(0, "name", list(names))
     return df
 
+# %% ../nbs/08_evaluate.ipynb #701e1e97
 def evaluate_model(model: nn.Module,
                    split,  # a prepared test split with `depth` (0 = no ground truth) and optional `dense_depth`
                    d_min: float = 1e-3,  # valid ground truth: d_min < gt < d_max; predictions clamped to this range

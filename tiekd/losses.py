@@ -28,6 +28,7 @@ def _valid(target: Tensor, mask: Tensor | None) -> Tensor:
         v = v & mask.bool()
     return v
 
+# %% ../nbs/02_losses.ipynb #f4936563
 def _zero(x: Tensor) -> Tensor:
     "A zero that keeps `x` in the autograd graph (a loss over no pixels)."
     return x.sum() * 0.0
@@ -54,6 +55,7 @@ def _gauss_1d(size: int, sigma: float, like: Tensor) -> Tensor:
     g = torch.exp(-x ** 2 / (2 * sigma ** 2))
     return (g / g.sum()).to(like)
 
+# %% ../nbs/02_losses.ipynb #02571ec2
 def ssim_map(pred: Tensor,  # (B, C, H, W)
              target: Tensor,  # (B, C, H, W)
              impl: str = "released",  # "released" (zero padding, abs) or "msssim" (valid window, signed)
@@ -83,6 +85,7 @@ def ssim_map(pred: Tensor,  # (B, C, H, W)
     C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     return ((2 * mu1 * mu2 + C1) * (2 * s12 + C2)) / ((mu1 ** 2 + mu2 ** 2 + C1) * (s11 + s22 + C2))
 
+# %% ../nbs/02_losses.ipynb #e13efe00
 def ssim(pred: Tensor,  # (B, C, H, W), e.g. student depth in metres
          target: Tensor,  # (B, C, H, W), e.g. teacher depth in metres
          impl: str = "released",  # "released" or "msssim" (see the table above)
@@ -98,6 +101,7 @@ def ssim(pred: Tensor,  # (B, C, H, W), e.g. student depth in metres
     if mk.sum() == 0: return 1.0 + _zero(m)
     return (m * mk).sum() / mk.sum()
 
+# %% ../nbs/02_losses.ipynb #7a874cc6
 def ssim_loss(pred: Tensor, target: Tensor, impl: str = "released", mask: Tensor | None = None, data_range: float = 1.0) -> Tensor:
     "1 - `ssim`."
     return 1.0 - ssim(pred, target, impl=impl, mask=mask, data_range=data_range)
@@ -122,6 +126,7 @@ def _uniform_width(edges: Tensor) -> float:
                 "uniform increasing bin edges (from tiekd.dpm.bin_edges)")
     return w
 
+# %% ../nbs/02_losses.ipynb #106e33c8
 def _check_kl_inputs(student_logits, teacher_depth, edges, mask):
     K = len(edges) - 1
     check_param(student_logits.ndim == 4 and student_logits.shape[1] == K, "student_logits.shape", tuple(student_logits.shape),
@@ -130,6 +135,7 @@ def _check_kl_inputs(student_logits, teacher_depth, edges, mask):
     check_param(tuple(teacher_depth.shape) == (B, 1, H, W), "teacher_depth.shape", tuple(teacher_depth.shape), f"{(B, 1, H, W)}")
     return _valid(teacher_depth, mask)
 
+# %% ../nbs/02_losses.ipynb #4de87d13
 def teacher_band(teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres
                  edges: Tensor,  # (K + 1,) uniform bin edges
                  sigma: float,  # Gaussian standard deviation of the teacher DPM, metres
@@ -172,6 +178,7 @@ def teacher_band(teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres
             torch.mul(pb, wpix[s:t], out=p[s:t])
         return const, idx.view(B, H, W, -1), p.view(B, H, W, -1)
 
+# %% ../nbs/02_losses.ipynb #03b69107
 def dpm_kl_loss(student_logits: Tensor,  # (B, K, H, W) student logits (DPM_S = softmax over dim 1)
                 teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres; <= 0 / NaN = invalid
                 edges: Tensor,  # (K + 1,) uniform bin edges (`tiekd.dpm.bin_edges`)
@@ -188,6 +195,7 @@ def dpm_kl_loss(student_logits: Tensor,  # (B, K, H, W) student logits (DPM_S = 
     ce = dpm_head(student_logits.permute(0, 2, 3, 1), bin_centers(edges.to(student_logits)), idx=idx, weights=wt)[1]
     return const.to(student_logits.dtype) + ce
 
+# %% ../nbs/02_losses.ipynb #eab292bb
 def dpm_kl_loss_dense(student_logits: Tensor, teacher_depth: Tensor, edges: Tensor, sigma: float,
                       mode: str = "integral", mask: Tensor | None = None) -> Tensor:
     "The same KL written plainly with the dense (B, K, H, W) teacher DPM: the reference for tests and `bench/kl_loss.py`."
@@ -203,6 +211,7 @@ PRESETS = {"paper": {"mode": "integral", "kl_eps": 0.0, "reduction": "valid", "m
            "released": {"mode": "softmax", "kl_eps": 1e-7, "reduction": "all", "mask_teacher": False}}
 REDUCTIONS = ("valid", "all")
 
+# %% ../nbs/02_losses.ipynb #92940b00
 def dpm_kl_loss_eps(student_logits: Tensor,  # (B, K, H, W) student logits
                     teacher_depth: Tensor,  # (B, 1, H, W) teacher depth, metres, usable wherever `valid`
                     edges: Tensor,  # (K + 1,) bin edges
@@ -217,12 +226,14 @@ def dpm_kl_loss_eps(student_logits: Tensor,  # (B, K, H, W) student logits
     kl = torch.where(q != 0, pT * torch.log(pT / (q + eps) + eps), 0.0).sum(1, keepdim=True)
     return torch.where(valid, kl, 0.0).sum() / denom
 
+# %% ../nbs/02_losses.ipynb #f8f1b79f
 def _check_options(preset, kl_eps, reduction, mask_teacher):
     check_param(preset in PRESETS, "preset", preset, "one of " + ", ".join(repr(p) for p in PRESETS))
     check_number("kl_eps", kl_eps, lo=0, hi=1e-2)
     check_param(reduction in REDUCTIONS, "reduction", reduction, "one of " + ", ".join(repr(r) for r in REDUCTIONS))
     check_param(isinstance(mask_teacher, bool), "mask_teacher", mask_teacher, "true or false")
 
+# %% ../nbs/02_losses.ipynb #690a958e
 def _apply_preset(preset: str, alpha: float, sigma: float, weight: float, opts: dict) -> tuple[float, float, dict]:
     "(sigma, weight, options) under `preset`: the released one replaces the four options and applies (c)."
     if preset != "released": return sigma, weight, opts
@@ -235,6 +246,7 @@ def _apply_preset(preset: str, alpha: float, sigma: float, weight: float, opts: 
 LOSSES = Registry("loss")
 LossFn = Callable[[dict, Tensor, Tensor | None], tuple[Tensor, dict]]
 
+# %% ../nbs/02_losses.ipynb #6d600771
 def build_loss(name: str,  # a name registered in `LOSSES`
                **params,  # the loss's parameters (see the table)
               ) -> LossFn:
@@ -245,12 +257,14 @@ def build_loss(name: str,  # a name registered in `LOSSES`
         check_param(k in allowed, k, v, f"a parameter of loss {name!r} ({', '.join(allowed) or 'none'})")
     return factory(**params)
 
+# %% ../nbs/02_losses.ipynb #affbf437
 def _depth_of(out: dict) -> Tensor:
     check_param("depth" in out, "model output keys", sorted(out), "a dict with 'depth' (B, 1, H, W)")
     return out["depth"]
 
 def _check_ssim_impl(impl): check_param(impl in SSIM_IMPLS, "impl", impl, "one of " + ", ".join(repr(m) for m in SSIM_IMPLS))
 
+# %% ../nbs/02_losses.ipynb #28b4d6a8
 def _response_loss(ssim_weight: float = 0.0, si_weight: float = 0.0, mse_weight: float = 0.0,
                    impl: str = "released", lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     "Weighted sum of (1 - SSIM), L_SI and MSE between the model's depth and the reference depth."
@@ -271,6 +285,7 @@ def _response_loss(ssim_weight: float = 0.0, si_weight: float = 0.0, mse_weight:
         return total, parts
     return fn
 
+# %% ../nbs/02_losses.ipynb #c772572e
 @LOSSES.register("si")
 def _si(lam: float = 0.85, eps: float = 1e-3, weight: float = 1.0) -> LossFn:
     "L_SI (weight 1): the baseline's loss against ground truth, and Res-KD's (`reskd-si`) against the teacher's depth."
@@ -278,6 +293,7 @@ def _si(lam: float = 0.85, eps: float = 1e-3, weight: float = 1.0) -> LossFn:
 
 LOSSES.register("reskd-si")(_si)   # Res-KD's L_SI is the same loss, against the teacher's depth (tiekd.distill says which)
 
+# %% ../nbs/02_losses.ipynb #2fa43648
 @LOSSES.register("reskd-ssim")
 def _reskd_ssim(ssim_weight: float = 1.5, impl: str = "released") -> LossFn:
     "Res-KD: 1.5 (1 - SSIM)."
@@ -298,6 +314,7 @@ def _reskd_ssim_mse(ssim_weight: float = 1.5, impl: str = "released") -> LossFn:
     "Res-KD: 1.5 (1 - SSIM) + MSE."
     return _response_loss(ssim_weight=ssim_weight, mse_weight=1.0, impl=impl)
 
+# %% ../nbs/02_losses.ipynb #3fb21b8f
 @LOSSES.register("tiekd")
 def _tiekd(alpha: float = 0.1, sigma: float = 0.5, n_bins: int = 257, d_min: float = 1e-3, d_max: float = 80.0,
            mode: str = "integral", weight: float = 10.0, impl: str = "released", preset: str = "paper",
@@ -349,6 +366,7 @@ def _tiekd(alpha: float = 0.1, sigma: float = 0.5, n_bins: int = 257, d_min: flo
     fn.masks_reference = mask_teacher   # the training loop leaves pixels without a teacher value in its mask if False
     return fn
 
+# %% ../nbs/02_losses.ipynb #351c1499
 @LOSSES.register("tiekd-dpm")
 def _tiekd_dpm(sigma: float = 0.5, n_bins: int = 257, d_min: float = 1e-3, d_max: float = 80.0,
                mode: str = "integral", weight: float = 10.0, impl: str = "released", preset: str = "paper",

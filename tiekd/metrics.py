@@ -19,6 +19,8 @@ __all__ = ['METRIC_NAMES', 'LOWER_IS_BETTER', 'CROPS', 'crop_box', 'crop_mask', 
 # %% ../nbs/03_metrics.ipynb #808f1c24
 METRIC_NAMES = ("a1", "a2", "a3", "abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog")
 LOWER_IS_BETTER = frozenset({"abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog"})
+
+# %% ../nbs/03_metrics.ipynb #c76416e1
 CROPS = ("garg", "eigen", "nyu")
 
 # %% ../nbs/03_metrics.ipynb #89ae1134
@@ -28,6 +30,7 @@ _NYU_BOX, _NYU_SIZE = (45, 471, 41, 601), (480, 640)
 
 def _round_half_up(num: int, den: int) -> int: return (2 * num + den) // (2 * den)
 
+# %% ../nbs/03_metrics.ipynb #0b96dea8
 def crop_box(crop: str,  # "garg", "eigen" or "nyu"
              height: int,  # ground-truth image height
              width: int,  # ground-truth image width
@@ -41,6 +44,7 @@ def crop_box(crop: str,  # "garg", "eigen" or "nyu"
     fr0, fr1, fc0, fc1 = _KITTI_FRACTIONS[crop]
     return int(fr0 * height), int(fr1 * height), int(fc0 * width), int(fc1 * width)
 
+# %% ../nbs/03_metrics.ipynb #d4485a56
 def crop_mask(crop: str | None,  # None (whole image), "garg", "eigen" or "nyu"
               height: int, width: int) -> np.ndarray:
     "Boolean (height, width) mask, True inside the evaluation crop (everywhere for `crop=None`)."
@@ -60,6 +64,7 @@ def _as_batch(x: Any, name: str) -> np.ndarray:
     if x.ndim != 3: raise ValueError(f"{name} has shape {x.shape}: expected (H, W), (B, H, W) or (B, 1, H, W).")
     return x
 
+# %% ../nbs/03_metrics.ipynb #6b7a14f5
 def _image_metrics(g: np.ndarray, p: np.ndarray) -> list[float]:
     "The nine metrics of one image from its valid ground truth `g` and clamped prediction `p` (1D arrays)."
     thresh = np.maximum(g / p, p / g)
@@ -69,6 +74,7 @@ def _image_metrics(g: np.ndarray, p: np.ndarray) -> list[float]:
             math.sqrt(np.mean(dlog ** 2)), np.mean(np.abs(np.log10(g) - np.log10(p))),
             100 * math.sqrt(np.var(dlog))]
 
+# %% ../nbs/03_metrics.ipynb #edc7812e
 def per_image_depth_metrics(pred: Any,  # predicted depth, metres: tensor or array (H, W), (B, H, W) or (B, 1, H, W)
                             gt: Any,  # ground-truth depth, metres, same shape; values outside (d_min, d_max) are invalid
                             d_min: float = 1e-3,  # lower end of the range (evaluation and clamp)
@@ -89,6 +95,7 @@ def per_image_depth_metrics(pred: Any,  # predicted depth, metres: tensor or arr
     res["n_pixels"] = mask.reshape(len(g), -1).sum(1)
     return res
 
+# %% ../nbs/03_metrics.ipynb #acab5a2c
 def summarize_metrics(per_image: dict[str, np.ndarray],  # from `per_image_depth_metrics` (possibly concatenated over batches)
                      ) -> dict[str, float]:
     "Mean of each metric over the images with a valid pixel, with `n_images` (evaluated) and `n_skipped`."
@@ -101,6 +108,7 @@ def summarize_metrics(per_image: dict[str, np.ndarray],  # from `per_image_depth
     res.update(n_images=int(ok.sum()), n_skipped=int((~ok).sum()))
     return res
 
+# %% ../nbs/03_metrics.ipynb #eb87cbe1
 def compute_depth_metrics(pred: Any,  # predicted depth, metres: tensor or array (H, W), (B, H, W) or (B, 1, H, W)
                           gt: Any,  # ground-truth depth, metres, same shape
                           d_min: float = 1e-3,  # lower end of the range (evaluation and clamp)

@@ -29,12 +29,14 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ENCODERS', 'STUDENT_SIZES', 'HEADS'
 # %% ../nbs/04_models.ipynb #f1789970
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
+# %% ../nbs/04_models.ipynb #66252766
 def count_parameters(model: nn.Module,  # any module
                      trainable_only: bool = False,  # count only parameters with `requires_grad`
                     ) -> int:
     "Number of parameters (buffers such as BN statistics and bin centres are not parameters)."
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
+# %% ../nbs/04_models.ipynb #14283f68
 def pad_to_multiple(x: Tensor,  # (B, C, H, W)
                     multiple: int = 32,
                    ) -> Tensor:
@@ -42,10 +44,12 @@ def pad_to_multiple(x: Tensor,  # (B, C, H, W)
     ph, pw = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
+# %% ../nbs/04_models.ipynb #2a65a7e5
 def resize_like(x: Tensor, size) -> Tensor:
     "Bilinear resize of (B, C, h, w) to `size` (H, W) (align_corners=False); identity when the size already matches."
     return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
+# %% ../nbs/04_models.ipynb #ae2c9ad9
 class DepthModel(nn.Module):
     "Base of every model here: depth range, input checks, ImageNet normalisation and padding to a multiple of 32."
     multiple = 32
@@ -69,6 +73,7 @@ class DepthModel(nn.Module):
 # %% ../nbs/04_models.ipynb #2a9f416b
 ENCODERS = Registry("encoder")
 
+# %% ../nbs/04_models.ipynb #975b789d
 def check_pretrained(pretrained: bool | str | os.PathLike, key: str = "pretrained") -> Path | None:
     "None for False, the weights file for a path; anything else (True: a download) raises `ConfigError` naming `key`."
     if pretrained is False or pretrained is None: return None
@@ -81,6 +86,7 @@ def check_pretrained(pretrained: bool | str | os.PathLike, key: str = "pretraine
     check_param(f.is_file(), key, str(pretrained), "an existing weights file (.safetensors, .pth or .bin): no such file")
     return f
 
+# %% ../nbs/04_models.ipynb #6e9e5532
 def timm_features(name: str,  # a timm model name
                   pretrained: bool | str | os.PathLike = False,  # False, or a local weights file for the timm model
                   **kwargs) -> nn.Module:
@@ -89,6 +95,7 @@ def timm_features(name: str,  # a timm model name
     if f is None: return timm.create_model(name, features_only=True, pretrained=False, **kwargs)
     return timm.create_model(name, features_only=True, pretrained=True, pretrained_cfg_overlay={"file": str(f)}, **kwargs)
 
+# %% ../nbs/04_models.ipynb #2fa6a101
 for _name in ("mobilenetv2_100", "resnet18", "resnet34", "resnet50", *(f"efficientnet_b{i}" for i in range(6))):
     ENCODERS.register(_name)(partial(timm_features, _name))
 
@@ -99,10 +106,12 @@ def conv_bn_act(cin: int, cout: int, bn: bool = True, k: int = 3, act: type[nn.M
     if bn: layers.append(nn.BatchNorm2d(cout))
     return nn.Sequential(*layers, act(inplace=True))
 
+# %% ../nbs/04_models.ipynb #bbd032e6
 def double_conv(cin: int, cout: int, bn: bool = True) -> nn.Sequential:
     "Two 3x3 conv + (BN) + ReLU."
     return nn.Sequential(conv_bn_act(cin, cout, bn), conv_bn_act(cout, cout, bn))
 
+# %% ../nbs/04_models.ipynb #b6da385b
 class UNetDecoder(nn.Module):
     "DenseDepth-style decoder: 1x1 bottleneck, then per level bilinear x2, concat the skip, two 3x3 conv (+BN) + ReLU."
     def __init__(self, enc_channels: Sequence[int],  # encoder widths, shallowest (stride 2) first
@@ -143,6 +152,7 @@ class UNetDecoder(nn.Module):
 STUDENT_SIZES = {"tiny": (8, 8, 16, 16, 32, 32), "small": (16, 32, 64, 128, 256, 512), "paper": (40, 80, 160, 320, 640, 1280)}
 HEADS = ("regression", "dpm")
 
+# %% ../nbs/04_models.ipynb #8b6c4853
 class DepthStudent(DepthModel):
     "Encoder + DenseDepth-style decoder + regression or DPM head; forward returns {'depth'} (+ {'logits'} for DPM)."
     def __init__(self, encoder: str = "mobilenetv2_100",  # a name in `ENCODERS`
@@ -175,6 +185,7 @@ class DepthStudent(DepthModel):
         # the 1x1 head runs inside `dpm_head`, on pixel-major features: the K logits per pixel are never stored
         return DPMOutput(y.permute(0, 2, 3, 1), self.head.weight.flatten(1), self.head.bias, self.centers)
 
+# %% ../nbs/04_models.ipynb #80416005
 def build_student(encoder: str = "mobilenetv2_100",  # a name in `ENCODERS` (mobilenetv2_100, resnet18, resnet50, ...)
                   head: str = "regression",  # "regression" or "dpm"
                   size: str = "paper",  # "tiny", "small" or "paper" (see STUDENT_SIZES); ignored if decoder_widths is given
@@ -221,6 +232,7 @@ class AdaptiveBinsHead(nn.Module):
         probs = torch.softmax(self.to_bins(ram), 1)
         return (probs * centers[:, :, None, None]).sum(1, keepdim=True), centers, probs
 
+# %% ../nbs/04_models.ipynb #86b2eab5
 class AdaBinsTeacher(DepthModel):
     "EfficientNet encoder + decoder to half resolution + adaptive-bins head (AdaBins)."
     def __init__(self, encoder: str = "efficientnet_b0", decoder_widths: Sequence[int] = (32, 64, 128, 256, 512),
@@ -252,6 +264,7 @@ def local_planar_guidance(theta: Tensor,  # (B, 1, h, w) angle of the normal fro
     v = ((torch.arange(H, device=theta.device) % k) - (k - 1) / 2).to(theta.dtype).div(k).view(1, 1, H, 1)
     return up(dist) / (n1 * u + n2 * v + n3)
 
+# %% ../nbs/04_models.ipynb #6359ea26
 class PlaneLayer(nn.Module):
     "1x1 network predicting a local plane (theta, phi, distance) per cell, expanded by `local_planar_guidance`."
     def __init__(self, cin: int, k: int):
@@ -264,6 +277,7 @@ class PlaneLayer(nn.Module):
         t = torch.sigmoid(self.reduce(x))
         return local_planar_guidance(t[:, :1] * LPG_THETA_MAX, t[:, 1:2] * 2 * math.pi, t[:, 2:], self.k)
 
+# %% ../nbs/04_models.ipynb #e8f62555
 class DenseASPP(nn.Module):
     "Dilated 3x3 convolutions applied in parallel, concatenated with the input and fused by a 1x1 convolution."
     def __init__(self, c: int, dilations: Sequence[int] = (3, 6, 12, 18, 24)):
@@ -273,6 +287,7 @@ class DenseASPP(nn.Module):
 
     def forward(self, x): return self.fuse(torch.cat([x, *(b(x) for b in self.branches)], 1))
 
+# %% ../nbs/04_models.ipynb #7c986731
 class BTSTeacher(DepthModel):
     "ResNet encoder + local planar guidance decoder at strides 8, 4, 2 (BTS)."
     def __init__(self, encoder: str = "resnet18",
@@ -339,6 +354,7 @@ class TransConvFusion(nn.Module):
         ctx = ctx.transpose(1, 2).reshape(q.shape)
         return conv + resize_like(self.out(ctx), conv.shape[-2:]), outs
 
+# %% ../nbs/04_models.ipynb #f9b65e43
 class DepthFormerTeacher(DepthModel):
     "Swin encoder + convolutional branch, fused by attention (DepthFormer-like), then a DenseDepth-style decoder."
     def __init__(self, encoder: str = "swin_tiny_patch4_window7_224",  # a timm Swin name
@@ -398,6 +414,7 @@ TEACHERS.register("adabins")(AdaBinsTeacher)
 TEACHERS.register("bts")(BTSTeacher)
 TEACHERS.register("depthformer")(DepthFormerTeacher)
 
+# %% ../nbs/04_models.ipynb #ad7dfa89
 class UNetTeacher(DepthStudent):
     "The students' own design (DenseDepth-style decoder, regression head) with a larger encoder and wider decoder: Spatial-KD's matched teacher."
     def __init__(self, encoder: str = "resnet34", decoder_widths: Sequence[int] = STUDENT_SIZES["small"],
@@ -410,6 +427,7 @@ TEACHER_SIZES["unet"] = {"tiny": dict(encoder="resnet18", decoder_widths=STUDENT
                          "paper": dict(encoder="resnet50", decoder_widths=STUDENT_SIZES["paper"])}
 TEACHERS.register("unet")(UNetTeacher)
 
+# %% ../nbs/04_models.ipynb #d9f4d1f4
 def build_teacher(family: str,  # "adabins", "bts" or "depthformer"
                   size: str = "small",  # "tiny", "small", "base" or "paper"
                   d_min: float = 1e-3, d_max: float = 80.0,  # depth range, metres

@@ -35,12 +35,14 @@ def run_record(run: dict, result: dict, ev: dict, cost: dict) -> dict:
             "metrics": ev["mean"], "dense_metrics": ev["dense"], "params": cost["params"], "flops": cost["flops"],
             "infer_ms": cost["latency_ms"], "train_s": result["train_seconds"], "images_per_s": result["images_per_s"]}
 
+# %% ../nbs/10_pipeline.ipynb #f8f8de11
 def config_hash(cfg: dict) -> str:
     "12 hex digits of the SHA-256 of a run's config as canonical JSON, runtime keys (device, logging, threads) left out."
     c = copy.deepcopy(cfg)
     for sec, key in tconfig.RUNTIME_KEYS: c.get(sec, {}).pop(key, None)
     return hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
+# %% ../nbs/10_pipeline.ipynb #95ec8921
 def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with run_id, group, config, ...)
                        splits: dict,  # {"train", "test", optionally "unlabeled"}: prepared splits
                        p: dict,  # the profile (eval settings)
@@ -66,6 +68,7 @@ def train_and_evaluate(run: dict,  # from `experiment_runs` (or any dict with ru
     with atomic_write(rec_path, "w") as f: json.dump(rec, f, indent=1)
     return rec
 
+# %% ../nbs/10_pipeline.ipynb #f845f89a
 def write_stage_outputs(records: list[dict], group: str, name: str, profile: str) -> tuple[Path, Path]:
     "Write `metrics/<profile>/<group>/<name>.json` and `plots/<profile>/<group>/<name>.csv` for a stage's records."
     m = results_dir("metrics", profile) / group / f"{name}.json"
@@ -77,6 +80,7 @@ def write_stage_outputs(records: list[dict], group: str, name: str, profile: str
     with atomic_write(c, "w") as f: pd.DataFrame(rows).to_csv(f, index=False)
     return m, c
 
+# %% ../nbs/10_pipeline.ipynb #ce7aec9c
 def raw_split(p: dict, name: str):
     "The dataset of split `name` (train, test, unlabeled) of the profile's `dataset` at `data.root`."
     from tiekd import data as tdata
@@ -89,6 +93,7 @@ def raw_split(p: dict, name: str):
                                 d_max=d["d_max"], labels=name != "unlabeled")
     return tdata.kitti_split(root, name, split_file=split_file, d_max=d["d_max"])
 
+# %% ../nbs/10_pipeline.ipynb #563f3e1d
 def load_prepared(names: Sequence[str] = ("train", "test", "unlabeled")) -> dict:
     "The prepared splits written by the `prepare` stage."
     from tiekd.data import PreparedSplit
@@ -100,6 +105,7 @@ def load_prepared(names: Sequence[str] = ("train", "test", "unlabeled")) -> dict
         out[n] = PreparedSplit.load(f)
     return out
 
+# %% ../nbs/10_pipeline.ipynb #06e959e6
 def external_teacher_maps(p: dict, split: str | None = None) -> dict:
     "{family: folder} of the teachers given by their maps (`teachers.maps`: not trained here); for `split`, its `<split>/` subfolder when there is one."
     out = {}
@@ -108,6 +114,7 @@ def external_teacher_maps(p: dict, split: str | None = None) -> dict:
         out[fam] = f / split if split is not None and (f / split).is_dir() else f
     return out
 
+# %% ../nbs/10_pipeline.ipynb #68395e28
 def external_teacher_depth(p: dict, family: str, split: str, prepared) -> torch.Tensor:
     "The external maps of `family` for prepared split `split` (N,1,H,W), read as its images were: through the dataset's crop, to the prepared size."
     from tiekd import data as tdata
@@ -119,6 +126,7 @@ def external_teacher_depth(p: dict, family: str, split: str, prepared) -> torch.
     sub = torch.utils.data.Subset(ds, range(n)) if n < len(ds) else ds     # the prepare stage's limit: the first n lines
     return tdata.prepare_split(sub, size=tuple(prepared.size), progress=False).teacher_depth
 
+# %% ../nbs/10_pipeline.ipynb #e18225b8
 def external_teacher_record(p: dict, family: str) -> dict:
     "The record of a teacher given by its maps: the test maps' metrics (no training here, so no training time or model cost)."
     from tiekd.evaluate import evaluate_model
@@ -134,6 +142,7 @@ def external_teacher_record(p: dict, family: str) -> dict:
     with atomic_write(out / "record.json", "w") as f: json.dump(rec, f, indent=1)
     return rec
 
+# %% ../nbs/10_pipeline.ipynb #b7824215
 def teacher_predictions(p: dict, family: str, splits: dict) -> dict:
     "{split: `<split>.pt`} of teacher `family`'s depth for every prepared split, in `teacher_dir(family)`: its trained model's predictions, or its external maps imported."
     from tiekd.core import atomic_torch_save
@@ -152,9 +161,11 @@ def teacher_predictions(p: dict, family: str, splits: dict) -> dict:
         done[name] = out / f"{name}.pt"
     return done
 
+# %% ../nbs/10_pipeline.ipynb #3d7be408
 def _report(rec: dict, secs: float) -> None:
     print(f"{rec['run_id']}: abs_rel {rec['metrics']['abs_rel']:.4f} rmse {rec['metrics']['rmse']:.3f} ({secs:.0f} s)", flush=True)
 
+# %% ../nbs/10_pipeline.ipynb #66207765
 _WORKER_SPLITS: dict = {}
 
 def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
@@ -164,6 +175,7 @@ def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
     if root not in _WORKER_SPLITS: _WORKER_SPLITS[root] = load_prepared()     # once per worker, not once per run
     return train_and_evaluate(run, dict(_WORKER_SPLITS[root]), p, progress=False), time.time() - t0
 
+# %% ../nbs/10_pipeline.ipynb #1d7dfe84
 def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dict]:
     "Every run of stage `group`/`name`: train, evaluate, record; then write the stage's metrics and plots."
     if group == "teachers" and name in external_teacher_maps(p):     # a teacher given by its maps: evaluated, not trained

@@ -21,10 +21,12 @@ def _mix_seed(*xs: int) -> int:
     "A 63-bit seed derived from integers (SeedSequence: well mixed, stable across platforms)."
     return int(np.random.SeedSequence([int(x) for x in xs]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
+# %% ../nbs/07e_pool.ipynb #ac3109c4
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     "The order of the `n` training samples in `epoch` (a permutation depending only on seed and epoch)."
     return torch.randperm(n, generator=torch.Generator().manual_seed(_mix_seed(seed, epoch, 0)))
 
+# %% ../nbs/07e_pool.ipynb #7916a704
 def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
     "The generator for the augmentation of one step's batch (depends only on seed, epoch and step in the epoch)."
     return torch.Generator().manual_seed(_mix_seed(seed, epoch, 1, step))
@@ -42,6 +44,7 @@ def _split_field(split, key: str):
     "A tensor field of a prepared split (None when absent)."
     return getattr(split, key, None)
 
+# %% ../nbs/07e_pool.ipynb #6ec705d4
 @dataclass
 class TrainPool:
     "The in-memory training set of a run: uint8 images and the distiller's reference depth."
@@ -55,6 +58,7 @@ class TrainPool:
         "Batch dict for sample indices `idx`: float image in [0, 1] and the reference under `ref_key`."
         return {"image": self.images[idx].float().div_(255), self.ref_key: self.ref[idx]}
 
+# %% ../nbs/07e_pool.ipynb #5120d9a1
 def build_train_pool(train,  # the training split (`tiekd.data.PreparedSplit`)
                      distiller: Distiller,  # decides which reference depth is used
                      unlabeled=None,  # the unlabeled split (needs `teacher_depth`) when `n_aux` > 0

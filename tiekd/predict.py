@@ -36,10 +36,12 @@ def open_model(path: str | os.PathLike,  # a `model.pt` written by `train_model`
 # %% ../nbs/12_predict.ipynb #fe32de80
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
+# %% ../nbs/12_predict.ipynb #5805990b
 def _colourise(depth: np.ndarray, d_max: float) -> np.ndarray:
     import matplotlib
     return (matplotlib.colormaps["magma_r"](np.clip(depth / d_max, 0, 1))[..., :3] * 255).round().astype(np.uint8)
 
+# %% ../nbs/12_predict.ipynb #2dbe5e99
 def predict_folder(model: torch.nn.Module,
                    images: str | os.PathLike,  # a folder of .png / .jpg images
                    out_dir: str | os.PathLike,  # where <stem>.png (and <stem>_colour.png) go
@@ -85,6 +87,7 @@ def predict_folder(model: torch.nn.Module,
 # %% ../nbs/12_predict.ipynb #01c70491
 DEFAULT_CROPS = {"kitti": "garg", "nyu": "nyu", "folder": None}
 
+# %% ../nbs/12_predict.ipynb #242cb50d
 def load_eval_split(kind: str,  # "kitti", "nyu" or "folder"
                     root: str | os.PathLike,  # KITTI or NYU root, or the folder of images
                     size: tuple[int, int],  # the model's size (H, W)
@@ -110,12 +113,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--no-progress", action="store_true")
 
+# %% ../nbs/12_predict.ipynb #872535ba
 def _run_cli(p: argparse.ArgumentParser, argv, body) -> int:
     a = p.parse_args(argv)
     try: return body(a)
     except (tdata.DataError, ConfigError, CheckpointError) as e:
         print(f"{p.prog}: {e}", file=sys.stderr); return 2
 
+# %% ../nbs/12_predict.ipynb #b76eb157
 def tiekd_predict_cli(argv: Sequence[str] | None = None) -> int:
     "`tiekd_predict MODEL IMAGES --out DIR`: depth maps (uint16 PNG, metres x 256) of a folder of images."
     p = argparse.ArgumentParser(prog="tiekd_predict", description="Depth maps of a folder of images from a saved model.")
@@ -134,6 +139,7 @@ def tiekd_predict_cli(argv: Sequence[str] | None = None) -> int:
         return 0
     return _run_cli(p, argv, body)
 
+# %% ../nbs/12_predict.ipynb #c29f375b
 def tiekd_eval_cli(argv: Sequence[str] | None = None) -> int:
     "`tiekd_eval MODEL --kitti ROOT | --nyu ROOT | --images DIR --gt DIR`: the nine metrics of a saved model."
     p = argparse.ArgumentParser(prog="tiekd_eval", description="The nine depth metrics of a saved model on a split or folder.")

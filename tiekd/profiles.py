@@ -22,10 +22,12 @@ __all__ = ['EXPERIMENT_KEYS', 'PREPARED', 'RESULT_DIRS', 'profile_names', 'load_
 # %% ../nbs/10a_profiles.ipynb #1b892f96
 EXPERIMENT_KEYS = ("main", "ablation", "backbones", "alpha_sweep", "sigma_sweep", "mode_sweep", "aux", "spatial")
 
+# %% ../nbs/10a_profiles.ipynb #b8f3e54c
 def profile_names(root: str | os.PathLike | None = None) -> list[str]:
     "The profiles in `profiles/`."
     return sorted(p.stem for p in (Path(root or project_root()) / "profiles").glob("*.yaml"))
 
+# %% ../nbs/10a_profiles.ipynb #f044c11f
 def load_params(path: str | os.PathLike | None = None) -> dict:
     "Read and check a profile (default: the project's `params.yaml`)."
     path = Path(path) if path is not None else project_root() / "params.yaml"
@@ -34,6 +36,7 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
     check_param(isinstance(p, dict), str(path), type(p).__name__, "a YAML mapping (a profile)")
     return validate_params(p)
 
+# %% ../nbs/10a_profiles.ipynb #9399b6b9
 class _AnyKey(dict):
     "A schema node that takes any key (a mapping the profile fills: teacher families, folders)."
     def __contains__(self, k): return True
@@ -46,6 +49,7 @@ def _profile_schema(p: dict) -> dict:
         s.setdefault(sec, {})[key] = _AnyKey()
     return s
 
+# %% ../nbs/10a_profiles.ipynb #81fbc52a
 def use_profile(name: str,  # a profile in `profiles/` (e.g. "default", "smoke")
                 root: str | os.PathLike | None = None,
                 overrides: Sequence[str] = (),  # "key.path=value" (YAML value), e.g. "data.root=/data/kitti"
@@ -64,6 +68,7 @@ def use_profile(name: str,  # a profile in `profiles/` (e.g. "default", "smoke")
     with atomic_write(root / "params.yaml", "w") as f: f.write(text)
     return root / "params.yaml"
 
+# %% ../nbs/10a_profiles.ipynb #7ea2af7b
 def tiekd_profile_cli(argv: Sequence[str] | None = None) -> int:
     "`tiekd_profile NAME [--set KEY=VALUE ...]`: switch the active profile; without NAME, list them and show the active one."
     import argparse
@@ -87,6 +92,7 @@ def tiekd_profile_cli(argv: Sequence[str] | None = None) -> int:
 PREPARED = "artifacts/prepared"
 RESULT_DIRS = ("metrics", "plots", "paper_figures", "reports")   # the tracked results: one folder per profile in each
 
+# %% ../nbs/10a_profiles.ipynb #ef3b0d77
 def results_dir(kind: str,  # one of RESULT_DIRS
                 profile: str,  # the profile whose results they are
                 root: str | os.PathLike | None = None,  # the project (default: `project_root()`)
@@ -97,6 +103,7 @@ def results_dir(kind: str,  # one of RESULT_DIRS
                 "a profile name (a folder name: no '/', not starting with '.')")
     return Path(root or project_root()) / kind / profile
 
+# %% ../nbs/10a_profiles.ipynb #9cd882e0
 def teacher_dir(family: str) -> str:
     "Where a teacher's stored predictions go."
     return f"artifacts/teacher_depth/{family}"
@@ -105,6 +112,7 @@ def teacher_model(p: dict, family: str) -> str:
     "The trained teacher's network (for a distiller whose teacher runs in the training loop): its teacher run's model.pt."
     return f"artifacts/runs/{experiment_runs(p, 'teachers', family)[0]['run_id']}/model.pt"
 
+# %% ../nbs/10a_profiles.ipynb #91ef267b
 def _per_family(v: Any, family: str) -> Any:
     "A teacher setting given once for all families or as {family: value}."
     return v.get(family, False) if isinstance(v, dict) else v
@@ -118,6 +126,7 @@ def teacher_config(p: dict, family: str, seed: int | None = None) -> dict:
             "model": {"kind": "teacher", "family": family, "size": t["size"],
                       "pretrained": _per_family(t.get("pretrained", False), family)}, "distill": {"method": "gt"}}
 
+# %% ../nbs/10a_profiles.ipynb #d55807c8
 def student_config(p: dict, method: str, seed: int, teacher: str | None = None, encoder: str | None = None,
                    **distill: Any) -> dict:
     "The training config of one student run; `distill` overrides `alpha`, `sigma`, `mode`, `aux_unlabeled`, ..."
@@ -146,6 +155,7 @@ def _names(group: str, p: dict) -> list[str]:
     if group == "aux": return [f"{e['teacher']}-{m}" for m in e["methods"]]
     raise ConfigError(f"group={group!r} is not allowed: expected one of teachers, {', '.join(EXPERIMENT_KEYS)}.")
 
+# %% ../nbs/10a_profiles.ipynb #cd474e70
 def experiment_runs(p: dict, group: str, name: str, method: str | None = None) -> list[dict]:
     "The runs of stage `group`/`name` (of `method` only, if given): dicts with `run_id`, `group`, `teacher`, `method`, `encoder`, `seed`, `config`."
     names = _names(group, p)
@@ -183,10 +193,12 @@ def experiment_runs(p: dict, group: str, name: str, method: str | None = None) -
         [student(m, name, s, tag=f"{m}-") for m in e.get("ablation", []) for s in e.get("ablation_seeds", seeds)]
     return [r for r in runs if method is None or r["method"] == method]
 
+# %% ../nbs/10a_profiles.ipynb #55d0c42c
 def stage_names(p: dict, group: str) -> list[str]:
     "The stage names of `group` under profile `p`."
     return _names(group, p)
 
+# %% ../nbs/10a_profiles.ipynb #942979b1
 def stage_metric_files(p: dict) -> list[str]:
     "The `metrics/<profile>/` files (relative) of every training stage of profile `p`: what the aggregate reads, and nothing else."
     return [f"{g}/{n}.json" for g in ("teachers", *EXPERIMENT_KEYS) for n in _names(g, p)]
@@ -195,6 +207,7 @@ def stage_metric_files(p: dict) -> list[str]:
 _REQUIRED = {"profile": str, "dataset": str, "data": dict, "teachers": dict, "students": dict, "distill": dict, "seeds": list,
              "eval": dict, "figures": dict, **{k: dict for k in EXPERIMENT_KEYS}}
 
+# %% ../nbs/10a_profiles.ipynb #923babea
 def validate_params(p: dict) -> dict:
     "Check a profile: required sections, and every run's config (raises `ConfigError` naming the key)."
     for k, typ in _REQUIRED.items():

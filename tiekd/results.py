@@ -28,6 +28,7 @@ METRIC_LABELS = {"a1": "δ<1.25 ↑", "a2": "δ<1.25² ↑", "a3": "δ<1.25³ �
                  "rmse": "RMSE ↓", "rmse_log": "RMSE log ↓", "log10": "log10 ↓", "silog": "SILog ↓"}
 METRIC_DIGITS = {"a1": 3, "a2": 3, "a3": 3, "abs_rel": 4, "sq_rel": 4, "rmse": 3, "rmse_log": 4, "log10": 4, "silog": 3}
 
+# %% ../nbs/09a_results.ipynb #9d398e90
 TEACHERS = ("adabins", "bts", "depthformer")
 TEACHER_LABELS = {"adabins": "AdaBins", "bts": "BTS", "depthformer": "DepthFormer", "unet": "U-Net (matched)"}
 RESKD_METHODS = ("reskd-ssim", "reskd-mse", "reskd-si", "reskd-ssim-si", "reskd-ssim-mse")
@@ -40,14 +41,17 @@ METHOD_LABELS = {"teacher": "Teacher", "gt": "Baseline (GT, SI)", "reskd-ssim": 
                  "spatialkd": "Spatial-KD", "spatialkd-decomp": "Spatial-KD decomposition only", "spatialkd-replace": "Spatial-KD ReplaceBlock only"}
 GROUPS = ("teachers", "main", "backbones", "alpha", "sigma", "mode", "aux", "spatial")
 
+# %% ../nbs/09a_results.ipynb #3a099b53
 def metric_better(metric: str) -> str:
     "'max' if higher is better for `metric` (the threshold accuracies), else 'min'."
     return "max" if metric in HIGHER_IS_BETTER else "min"
 
+# %% ../nbs/09a_results.ipynb #435b1fa5
 def teacher_label(t) -> str:
     "Display name of a teacher key (`None` -> '-')."
     return "-" if t is None or (isinstance(t, float) and math.isnan(t)) else TEACHER_LABELS.get(t, str(t))
 
+# %% ../nbs/09a_results.ipynb #aafa74ae
 def method_label(m: str) -> str:
     "Display name of a method key."
     return METHOD_LABELS.get(m, str(m))
@@ -81,6 +85,7 @@ PAPER_KITTI = {
 }
 PAPER_METRICS = ("abs_rel", "rmse")
 
+# %% ../nbs/09a_results.ipynb #7481cb16
 def paper_encoder(encoder: str | None) -> str | None:
     "The paper's student name for a timm encoder name (`mobilenetv2_100` -> `mobilenetv2`), else None."
     if not isinstance(encoder, str): return None
@@ -89,6 +94,7 @@ def paper_encoder(encoder: str | None) -> str | None:
         if e.startswith(k): return k
     return None
 
+# %% ../nbs/09a_results.ipynb #46016ad9
 def paper_kitti(method: str, teacher: str | None, encoder: str | None, metric: str) -> float:
     "The paper's KITTI value for `metric` ('abs_rel' or 'rmse'), NaN when the paper does not report it."
     if metric not in PAPER_METRICS: return float("nan")
@@ -105,15 +111,18 @@ RUN_OPTIONAL = {"teacher": None, "encoder": None, "alpha": None, "sigma": None, 
 EXTRA_VALUES = ("params", "flops", "infer_ms", "train_s")
 VALUE_COLUMNS = (*METRIC_KEYS, *(f"dense_{m}" for m in METRIC_KEYS), *EXTRA_VALUES)
 
+# %% ../nbs/09a_results.ipynb #0523acfb
 class MissingResults(LookupError):
     "The runs a table, figure or claim needs are not in the results (that stage has not run)."
 
+# %% ../nbs/09a_results.ipynb #eb4ce63e
 def _num(v) -> float:
     "A JSON number (or null) as float; NaN for null."
     if v is None: return float("nan")
     if isinstance(v, bool) or not isinstance(v, (int, float)): raise TypeError(f"{v!r} is not a number")
     return float(v)
 
+# %% ../nbs/09a_results.ipynb #bb2f400d
 def flatten_run(rec: Mapping, where: str = "record") -> dict:
     "One run record as a flat row: fields, the nine metrics, `dense_<metric>`; `where` names it in errors."
     if not isinstance(rec, Mapping): raise ValueError(f"{where}: a run record must be a JSON object, got {type(rec).__name__}")
@@ -137,6 +146,7 @@ def flatten_run(rec: Mapping, where: str = "record") -> dict:
         except TypeError as e: raise ValueError(f"{where} (run {rec['run_id']!r}): {k}: {e}") from None
     return row
 
+# %% ../nbs/09a_results.ipynb #ebb27e04
 def load_runs(metrics_dir: str | os.PathLike,  # folder holding `<group>/<name>.json` stage files
               groups: Sequence[str] | None = None,  # keep only these groups (default: all)
               files: Sequence[str] | None = None,  # read only these stage files (relative to `metrics_dir`); None: every one
@@ -201,6 +211,7 @@ _REF_ERR = {"abs_rel": 0.07, "sq_rel": 0.3, "rmse": 2.6, "rmse_log": 0.1, "log10
 _EFFECT = {"teacher": 0.85, "gt": 1.0, "reskd-ssim": 1.10, "reskd-mse": 1.18, "reskd-si": 1.14, "reskd-ssim-si": 1.04,
            "reskd-ssim-mse": 1.22, "tiekd-dpm": 1.06, "tiekd-depth": 1.03, "tiekd": 0.90}
 
+# %% ../nbs/09a_results.ipynb #22bc6d47
 def fake_results_tree(root: str | os.PathLike,  # folder to write `metrics/` and `artifacts/runs/` into
                       seeds: Sequence[int] = (0, 1, 2), n_images: int = 24, rng_seed: int = 0) -> tuple[Path, Path]:
     "A synthetic results tree for tests: metrics/<group>/*.json and artifacts/runs/<id>/per_image.csv under `root`; (metrics_dir, runs_dir)."
@@ -273,6 +284,7 @@ def main_encoder(df: pd.DataFrame) -> str:
     if m.empty: raise MissingResults("no student runs in group 'main': run the main distillation stage first")
     return str(m.encoder.mode().iloc[0])
 
+# %% ../nbs/09a_results.ipynb #d62489b3
 def _sel(df, group=None, method=None, teacher="any", encoder=None, **eq) -> pd.DataFrame:
     "Runs matching the given fields (`teacher=None` selects a missing teacher; 'any' does not filter)."
     ok = pd.Series(True, index=df.index)
@@ -284,11 +296,13 @@ def _sel(df, group=None, method=None, teacher="any", encoder=None, **eq) -> pd.D
     for k, v in eq.items(): ok &= (df[k] == v) if v is not None else df[k].isna()
     return df[ok]
 
+# %% ../nbs/09a_results.ipynb #4043e0eb
 def _teachers_in(df) -> list[str]:
     "Teachers present, in the paper's order, then any others sorted."
     ts = set(df.teacher.dropna())
     return [t for t in TEACHERS if t in ts] + sorted(ts - set(TEACHERS))
 
+# %% ../nbs/09a_results.ipynb #427eefe7
 def sweep_runs(df: pd.DataFrame, param: str, group: str | None = None) -> pd.DataFrame:
     "TIE-KD runs of sweep `group` (default: `param`) with the main comparison's TIE-KD runs of the same teachers merged back in."
     sw = _sel(df, group or param, "tiekd")
@@ -307,6 +321,7 @@ def provenance_stamp(text: str):
     try: yield
     finally: _FOOTERS.pop()
 
+# %% ../nbs/09a_results.ipynb #fe103b9b
 def provenance(df: pd.DataFrame) -> str:
     "What a table or figure is made of: 'Profile `default`: 94 runs, seeds 70, 71, 72.' (from `load_runs` rows)."
     profs = sorted({str(x) for x in df["profile"].dropna()}) if "profile" in df else []

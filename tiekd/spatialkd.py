@@ -27,12 +27,14 @@ def _half(x: Tensor) -> Tensor:
 def _up(x: Tensor, like: Tensor) -> Tensor:
     return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
+# %% ../nbs/14_spatialkd.ipynb #eadd651d
 def laplacian_split(x: Tensor,  # (B, C, H, W) a feature map
                    ) -> tuple[Tensor, Tensor, Tensor]:
     "(l1, l2, d4): the two band-pass levels x - up(d2), d2 - up(d4) and the low-pass d4, with d2 = down(x), d4 = down(d2)."
     d2 = _half(x); d4 = _half(d2)
     return x - _up(d2, x), d2 - _up(d4, d2), d4
 
+# %% ../nbs/14_spatialkd.ipynb #c416fa32
 def laplacian_merge(l1: Tensor, l2: Tensor, d4: Tensor) -> Tensor:
     "The inverse of `laplacian_split`: l1 + up(l2 + up(d4))."
     return l1 + _up(l2 + _up(d4, l2), l1)
@@ -45,6 +47,7 @@ def grow_blocks(centres: Tensor,  # (B, 1, H, W) bool: block centres
     m = F.max_pool2d(centres.float(), block, stride=1, padding=block // 2)
     return (m[..., :centres.shape[-2], :centres.shape[-1]] > 0)
 
+# %% ../nbs/14_spatialkd.ipynb #82b018d3
 def block_mask(shape: Sequence[int],  # (B, C, H, W) of the feature map
                p: float,  # the fraction to replace (before overlaps); 0: none
                block: int,  # block side
@@ -56,6 +59,7 @@ def block_mask(shape: Sequence[int],  # (B, C, H, W) of the feature map
     if p <= 0: return torch.zeros(B, 1, H, W, dtype=torch.bool, device=device)
     return grow_blocks(torch.rand(B, 1, H, W, device=device, generator=generator) < p / block ** 2, block)
 
+# %% ../nbs/14_spatialkd.ipynb #b6cbd9b6
 def replace_blocks(student: Tensor,  # (B, C, H, W) the student's features
                    teacher: Tensor,  # (B, C, H, W) the teacher's, at the student's width
                    mask: Tensor,  # (B, 1, H, W) bool
@@ -87,6 +91,7 @@ SPATIAL_DEFAULTS = {"p_max": 0.2, "ramp": 0.5, "blocks": [2, 2, 7, 7], "alpha": 
                     "beta": [2.0, 2.0, 2.0, 5.0, 5.0], "w_si": 10.0, "w_feat": 0.3, "w_lap": 0.1, "w_replace": 0.2}
 VARIANTS = {"spatialkd": {}, "spatialkd-decomp": {"p_max": 0.0, "w_replace": 0.0}, "spatialkd-replace": {"w_feat": 0.0, "w_lap": 0.0}}
 
+# %% ../nbs/14_spatialkd.ipynb #32221590
 def spatial_settings(method: str,  # spatialkd, spatialkd-decomp or spatialkd-replace
                      spatial: dict | None = None,  # `distill.spatial` overrides of SPATIAL_DEFAULTS
                     ) -> dict:
@@ -104,10 +109,12 @@ def spatial_settings(method: str,  # spatialkd, spatialkd-decomp or spatialkd-re
                     f"distill.spatial.{k}", s[k], f"{len(MATCH_STAGES)} weights >= 0 (strides 16, 8, 4, 2, 1)")
     return {**s, **VARIANTS[method]}
 
+# %% ../nbs/14_spatialkd.ipynb #0a9fb0f2
 def _adapter(cin: int, cout: int) -> nn.Module:
     "A 1x1 convolution where the widths differ, else nothing."
     return nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1, bias=False)
 
+# %% ../nbs/14_spatialkd.ipynb #ab30ba8c
 class SpatialKDNet(nn.Module):
     "A student trained by Spatial-KD: adapters to and from the teacher's widths, ReplaceBlock, the frozen teacher beside it."
     def __init__(self, student: nn.Module,  # a `DepthStudent` (regression head)
@@ -165,6 +172,7 @@ def _masked_l1(s: Tensor, t: Tensor, m: Tensor) -> Tensor:
     n = int(m.sum()) * s.shape[1]
     return ((s - t).abs() * m).sum() / n if n else s.sum() * 0.0
 
+# %% ../nbs/14_spatialkd.ipynb #15da83f2
 def _spatial_loss(method: str, spatial: dict | None, lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     st = spatial_settings(method, spatial)
     def fn(out: dict, ref_depth: Tensor, mask: Tensor | None = None):
@@ -184,6 +192,7 @@ def _spatial_loss(method: str, spatial: dict | None, lam: float = 0.85, eps: flo
         return total, parts
     return fn
 
+# %% ../nbs/14_spatialkd.ipynb #5a5f869b
 @LOSSES.register("spatialkd", replace=True)   # this notebook may run after `import tiekd.spatialkd`
 def _spatialkd(spatial: dict | None = None, lam: float = 0.85, eps: float = 1e-3) -> LossFn:
     "Spatial-KD: 10 L_SI(D_S, GT) + 0.2 L_rep + 0.3 L_feat + 0.1 L_lap."

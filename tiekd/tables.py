@@ -70,6 +70,7 @@ def _index_rows(index: pd.Index) -> tuple[list[str], list[tuple]]:
     rows = [t if isinstance(t, tuple) else (t,) for t in index]
     return names, rows
 
+# %% ../nbs/09b_tables.ipynb #02d5c37e
 def _shown_index(rows: list[tuple]) -> list[list[str]]:
     "Row labels with a leading label left blank when it repeats the row above's (blocks read once)."
     out, prev = [], None
@@ -82,6 +83,7 @@ def _shown_index(rows: list[tuple]) -> list[list[str]]:
         out.append(shown); prev = t
     return out
 
+# %% ../nbs/09b_tables.ipynb #c9a12943
 def table_markdown(t: Table) -> str:
     "The table as a GitHub Markdown pipe table, caption above."
     names, rows = _index_rows(t.mean.index)
@@ -94,6 +96,7 @@ def table_markdown(t: Table) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(l for l in lines if l != "") + "\n"
 
+# %% ../nbs/09b_tables.ipynb #d6f3cf51
 def table_latex(t: Table) -> str:
     "The table as a LaTeX `table` (needs \\usepackage{booktabs,graphicx}); \\midrule between blocks."
     names, rows = _index_rows(t.mean.index)
@@ -108,6 +111,7 @@ def table_latex(t: Table) -> str:
     cap = [rf"\caption{{{tex_escape(t.caption)}}}"] if t.caption else []
     return "\n".join([r"% requires \usepackage{booktabs,graphicx}", r"\begin{table}[t]", r"\centering", *cap, *tab, r"\end{table}"]) + "\n"
 
+# %% ../nbs/09b_tables.ipynb #63648777
 def table_csv_frame(t: Table) -> pd.DataFrame:
     "The table as a flat frame for CSV: index columns, then per column the mean, `<col> std` and `<col> best` when present."
     names, rows = _index_rows(t.mean.index)
@@ -118,10 +122,12 @@ def table_csv_frame(t: Table) -> pd.DataFrame:
         if t.bold is not None and t.bold.iloc[:, j].any(): out[f"{c} best"] = t.bold.iloc[:, j].to_numpy(dtype=bool)
     return out
 
+# %% ../nbs/09b_tables.ipynb #1be292fc
 def stamped(t: Table, note: str) -> Table:
     "`t` with `note` at the end of its caption (what `write_table` writes inside `provenance_stamp(note)`)."
     return replace(t, caption=f"{t.caption} {note}".strip())
 
+# %% ../nbs/09b_tables.ipynb #1b74bc12
 def write_table(table: Table | pd.DataFrame,  # a `Table`, or a plain frame written as it is
                 out_stem: str | os.PathLike,  # path without suffix: writes .md, .csv and .tex
                ) -> dict[str, Path]:
@@ -167,6 +173,7 @@ def _stats(runs: pd.DataFrame, cols: Sequence[str]) -> dict:
                   np.nanstd(v, ddof=1) if np.isfinite(v).sum() > 1 else np.nan)
     return out
 
+# %% ../nbs/09b_tables.ipynb #c0e140a5
 def _build(rows: list, index_names: Sequence[str], cols: Sequence[str], *, block: int, caption: str,
            eligible: Sequence[bool] | None = None, paper: list | None = None, scale: Mapping | None = None,
            no_std: Sequence[str] = (), extra_digits: Mapping | None = None, extra_labels: Mapping | None = None) -> Table:
@@ -219,6 +226,7 @@ def main_table(df: pd.DataFrame,  # runs, as from `load_runs`
            f"(paper): KITTI Eigen values of Choi et al. 2024 (MobileNetV2 student).")
     return _build(rows, ["Teacher", "Method"], list(metrics), block=1, caption=cap, eligible=elig, paper=paper)
 
+# %% ../nbs/09b_tables.ipynb #36aef5d6
 def main_vs_paper_table(df: pd.DataFrame, encoder: str | None = None) -> Table:
     "Compact main table in the paper's layout: methods x teachers, our AbsRel / RMSE beside the paper's."
     enc = encoder or main_encoder(df)
@@ -263,6 +271,7 @@ def ablation_table(df: pd.DataFrame, encoder: str | None = None, metrics: Sequen
     if not rows: raise MissingResults(f"no TIE-KD ablation runs (tiekd-dpm, tiekd-depth) with encoder {enc!r}")
     return _build(rows, ["Teacher", "Loss"], list(metrics), block=1, caption=cap, paper=paper)
 
+# %% ../nbs/09b_tables.ipynb #e620ee08
 def backbones_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
     "Student backbones: per encoder, the GT baseline and TIE-KD with each teacher (plus other methods run there)."
     bb = _sel(df, "backbones", STUDENT_METHODS)
@@ -284,10 +293,12 @@ def backbones_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> T
     return _build(rows, ["Encoder", "Method"], [*metrics, "params"], block=1, caption=cap, paper=paper,
                   scale={"params": 1e6}, no_std=("params",), extra_digits={"params": 2}, extra_labels={"params": "params (M)"})
 
+# %% ../nbs/09b_tables.ipynb #629c89be
 MODE_ROWS = ((dict(mode="integral", preset="paper"), "integral (paper, Eq. 2)"),
              (dict(mode="softmax", preset="paper"), "softmax (released code)"),
              (dict(preset="released"), "released preset (softmax, a, b, c, e)"))
 
+# %% ../nbs/09b_tables.ipynb #ef5d5b6a
 def mode_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
     "DPM mode: TIE-KD with the paper's integral DPM, the released code's softmax DPM, and the whole released preset, per teacher."
     md = _sel(df, "mode", "tiekd")
@@ -303,6 +314,7 @@ def mode_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
            "code's whole L_DPM (tiekd.losses.PRESETS; docs/method.md section 8); mean ± std over seeds; best per teacher in bold.")
     return _build(rows, ["Teacher", "Encoder", "DPM mode"], list(metrics), block=2, caption=cap)
 
+# %% ../nbs/09b_tables.ipynb #4090257e
 def aux_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
     "Auxiliary unlabeled data: per teacher and method, without and with N unlabeled images."
     ax = _sel(df, "aux")
@@ -321,6 +333,7 @@ def aux_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
     cap = "Auxiliary unlabeled images labelled by the teacher (N = 0: labelled training set only); mean ± std over seeds; best per teacher and method in bold."
     return _build(rows, ["Teacher", "Method", "Unlabeled images"], list(metrics), block=2, caption=cap)
 
+# %% ../nbs/09b_tables.ipynb #2efe0d2e
 def spatial_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Table:
     "Spatial-KD against TIE-KD and Res-KD, all from the matched teacher; the teacher and the GT baseline for reference."
     sp = _sel(df, "spatial")
@@ -340,6 +353,7 @@ def spatial_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS) -> Tab
     return _build(rows, ["Teacher", "Method"], cols, block=1, caption=cap, eligible=elig, scale={"train_s": 60},
                   extra_digits={"train_s": 1}, extra_labels={"train_s": "training (min)"})
 
+# %% ../nbs/09b_tables.ipynb #062b2843
 def teachers_table(df: pd.DataFrame, metrics: Sequence[str] = METRIC_KEYS, student_row: bool = True) -> Table:
     "Teachers: metrics, params (M), GFLOPs, inference ms and training minutes; the main GT student for reference."
     tr = _sel(df, "teachers", "teacher")

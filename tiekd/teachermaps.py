@@ -23,21 +23,25 @@ __all__ = ['TEACHER_FORMAT', 'export_teacher_predictions', 'load_teacher_predict
 # %% ../nbs/07d_teachermaps.ipynb #8c03422a
 TEACHER_FORMAT = "tiekd-teacher-depth/1"
 
+# %% ../nbs/07d_teachermaps.ipynb #bd62f2c5
 def _read_pngs(files: Sequence[Path], d_max: float) -> torch.Tensor:
     "Released-format teacher PNGs as a (N,1,H,W) float32 tensor in metres."
     maps = [torch.as_tensor(tdata.load_teacher_depth(f, d_max), dtype=torch.float32) for f in files]
     return torch.stack([m.reshape(1, *m.shape[-2:]) for m in maps])
 
+# %% ../nbs/07d_teachermaps.ipynb #b2e09df8
 def _split_images(split, idx: Sequence[int]) -> torch.Tensor:
     "Float images in [0, 1] of a prepared split (uint8 tensors) or of a dataset of sample dicts."
     if isinstance(split, tdata.PreparedSplit): return split.image[list(idx)].float() / 255
     return torch.stack([torch.as_tensor(split[i]["image"], dtype=torch.float32) for i in idx])
 
+# %% ../nbs/07d_teachermaps.ipynb #97f8cfc6
 def _split_names(split) -> list[str]:
     "The sample names of a prepared split or a dataset."
     names = getattr(split, "names", None)
     return list(names) if names is not None else [split[i]["name"] for i in range(len(split))]
 
+# %% ../nbs/07d_teachermaps.ipynb #c97a9f1a
 def export_teacher_predictions(teacher: nn.Module,  # the trained teacher (any model returning {"depth": (B,1,H,W)})
                                splits: dict,  # {split name: PreparedSplit or dataset of sample dicts}
                                out_dir: str | os.PathLike,  # where `<split>/*.png` and `<split>.pt` go
@@ -78,10 +82,12 @@ def export_teacher_predictions(teacher: nn.Module,  # the trained teacher (any m
         done[name] = pt
     return done
 
+# %% ../nbs/07d_teachermaps.ipynb #2a3febab
 def _resolve_path(teacher_dir) -> Path:
     p = Path(teacher_dir)
     return p if p.is_absolute() or p.exists() else project_root() / p
 
+# %% ../nbs/07d_teachermaps.ipynb #57fe1053
 def load_teacher_predictions(teacher_dir: str | os.PathLike,  # the export's out_dir (holding `<split>.pt`)
                              split: str,  # the split's name ("train", "test", "unlabeled")
                              names: Sequence[str],  # the samples wanted, in this order
@@ -101,6 +107,7 @@ def load_teacher_predictions(teacher_dir: str | os.PathLike,  # the export's out
                           "rerun export_teacher_predictions on this split.")
     return ck["depth"][[pos[n] for n in names]]
 
+# %% ../nbs/07d_teachermaps.ipynb #4e79ddda
 def with_teacher_predictions(split,  # a `tiekd.data.PreparedSplit`
                              teacher_dir: str | os.PathLike,  # export out_dir, or a folder of released-format PNGs
                              name: str,  # the split's name ("train", "unlabeled", ...)
@@ -124,6 +131,7 @@ class FirstImages(torch.utils.data.Dataset):
         return self.ds[i]
     def __repr__(self): return f"{self.ds!r}[:{self.n}]"
 
+# %% ../nbs/07d_teachermaps.ipynb #8d5fd283
 def load_splits(cfg: dict,  # a validated config
                 names: Sequence[str] = ("train",),  # any of "train", "test", "unlabeled"
                 progress: bool = True,

@@ -43,6 +43,7 @@ def build_model(cfg: dict) -> nn.Module:
     return tmodels.build_student(encoder=m["encoder"], head=head, size=m["size"], d_min=d["d_min"], d_max=d["d_max"],
                                  n_bins=k["n_bins"], pretrained=m["pretrained"])
 
+# %% ../nbs/07_train.ipynb #72148242
 def training_module(distiller: Distiller, net: nn.Module, cfg: dict, device: torch.device | str = "cpu") -> nn.Module:
     "What the optimiser trains: the student itself, or, for a distiller whose teacher runs in the loop, the student in its wrapper."
     if not distiller.teacher_in_loop: return net
@@ -54,6 +55,7 @@ def training_module(distiller: Distiller, net: nn.Module, cfg: dict, device: tor
     s = tspatial.spatial_settings(k["method"], k["spatial"])
     return tspatial.SpatialKDNet(net, load_model(path, device), s["blocks"], s["p_max"], s["ramp"]).to(device)
 
+# %% ../nbs/07_train.ipynb #74df9407
 def make_optimizer(model: nn.Module, cfg: dict, total_steps: int):
     "AdamW and OneCycleLR with the config's `train` settings, for `total_steps` optimiser steps."
     t = cfg["train"]
@@ -75,6 +77,7 @@ def _distributed(device: torch.device):
     finally:
         if created: dist.destroy_process_group()
 
+# %% ../nbs/07_train.ipynb #56224a3c
 def _run_device(cfg: dict) -> torch.device:
     "The device of this process: the config's, with the local rank's GPU under a multi-GPU launcher."
     dev = resolve_device(cfg["train"]["device"])
@@ -82,6 +85,7 @@ def _run_device(cfg: dict) -> torch.device:
         dev = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     return dev
 
+# %% ../nbs/07_train.ipynb #9c7cefc3
 @contextlib.contextmanager
 def _determinism(on: bool, threads: int):
     "Deterministic algorithms (and a thread count) inside, the previous settings restored after."
@@ -101,6 +105,7 @@ class _NoLive:
     def next_step(self): pass
     def end(self): pass
 
+# %% ../nbs/07_train.ipynb #979b48dc
 def _tolerate_missing(f):
     "`f`, with a `FileNotFoundError` ignored."
     def g(*a, **k):
@@ -109,6 +114,7 @@ def _tolerate_missing(f):
     g.__wrapped__ = f
     return g
 
+# %% ../nbs/07_train.ipynb #b227e489
 def _open_live(out_dir: Path, on: bool, resume: bool, step: int):
     """A DVCLive logger writing to `out_dir/dvclive` (no DVC experiment, no dvc.yaml), or a no-op.
 
@@ -125,6 +131,7 @@ def _open_live(out_dir: Path, on: bool, resume: bool, step: int):
     live.step = step
     return live
 
+# %% ../nbs/07_train.ipynb #b60cb0ab
 def _reduce(values: list[float], world: int, device: torch.device) -> list[float]:
     "Mean over ranks of a few numbers (identity on one process; on `device` for nccl)."
     if world == 1: return values
@@ -132,8 +139,10 @@ def _reduce(values: list[float], world: int, device: torch.device) -> list[float
     dist.all_reduce(t)
     return (t / world).tolist()
 
+# %% ../nbs/07_train.ipynb #d4db0064
 def _fmt_parts(parts: dict) -> str: return ", ".join(f"{k}={v:.6g}" for k, v in parts.items()) or "(no terms)"
 
+# %% ../nbs/07_train.ipynb #66f8ae7f
 def _epoch_summary(history: dict, epoch: int, spe: int, lr: float, ips: float, secs: float) -> dict:
     "Mean loss and terms of one epoch from the per-step history."
     sl = slice(epoch * spe, (epoch + 1) * spe)
@@ -198,6 +207,7 @@ class _Trainer:
     sched: Any
     fmt: torch.memory_format
 
+# %% ../nbs/07_train.ipynb #4e136dc2
 def _build_trainer(cfg: dict, distiller: Distiller, model: nn.Module | None, device: torch.device, world: int,
                    total_steps: int) -> _Trainer:
     "Seeded build of the network (or `model`), its training module, loss, AdamW and one-cycle schedule."
@@ -210,11 +220,13 @@ def _build_trainer(cfg: dict, distiller: Distiller, model: nn.Module | None, dev
     opt, sched = make_optimizer(trainee, cfg, total_steps)
     return _Trainer(net, trainee, trainee, distiller.build_loss(cfg), opt, sched, fmt)
 
+# %% ../nbs/07_train.ipynb #59910656
 def _wrap_ddp(tr: _Trainer, device: torch.device, world: int) -> None:
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
         tr.ddp = DistributedDataParallel(tr.trainee, device_ids=[device.index] if device.type == "cuda" else None)
 
+# %% ../nbs/07_train.ipynb #36fb30b7
 def _save_checkpoint(tr: _Trainer, pos: dict, history: dict, cfg: dict, path: Path) -> None:
     "Everything needed to resume exactly, written atomically; a failed write leaves the previous checkpoint intact."
     try:
@@ -225,6 +237,7 @@ def _save_checkpoint(tr: _Trainer, pos: dict, history: dict, cfg: dict, path: Pa
         raise CheckpointError(f"could not write the checkpoint {path} at step {pos['global_step']}: {e}. The "
                               "previous checkpoint is intact: free space and run again to resume from it.") from e
 
+# %% ../nbs/07_train.ipynb #366993cf
 def _resume(tr: _Trainer, cfg: dict, path: Path, device: torch.device) -> tuple[dict, dict]:
     "Load the checkpoint into the trainer and the RNGs; returns its (position, history)."
     ck = load_checkpoint(path, map_location=device)
@@ -233,14 +246,17 @@ def _resume(tr: _Trainer, cfg: dict, path: Path, device: torch.device) -> tuple[
     _set_rng_state(ck["rng"])
     return dict(ck["position"]), ck["history"]
 
+# %% ../nbs/07_train.ipynb #79cd830e
 def _start_position(tr: _Trainer, cfg: dict, path: Path, device: torch.device, resume: bool) -> tuple[dict, dict | None, int | None]:
     "(position, history, resumed-from step): the checkpoint's when resuming from one, else the start of the run."
     if not (resume and path.exists()): return {"epoch": 0, "step_in_epoch": 0, "global_step": 0}, None, None
     pos, history = _resume(tr, cfg, path, device)
     return pos, history, pos["global_step"]
 
+# %% ../nbs/07_train.ipynb #140689f4
 def _where(epoch: int, s: int, spe: int, gs: int) -> str: return f"epoch {epoch + 1}, step {s + 1} of {spe} (global step {gs})"
 
+# %% ../nbs/07_train.ipynb #460930c3
 def train_step(tr: _Trainer, batch: dict, ref_key: str, cfg: dict, world: int, device: torch.device,
                where: Callable[[], str],  # names the step in an error
                resume_hint: Callable[[], str] = lambda: "",  # what to do after a non-finite loss (the last good checkpoint)
@@ -280,6 +296,7 @@ def _finished_run(cfg: dict, out_dir: Path, model: nn.Module | None, device: tor
             "resumed_from": done["summary"]["global_step"], "rank": int(os.environ.get("RANK", 0)),
             "world_size": int(os.environ.get("WORLD_SIZE", 1))}
 
+# %% ../nbs/07_train.ipynb #1d22f8bb
 def _training_pool(cfg: dict, distiller: Distiller, splits: dict | None, progress: bool) -> TrainPool:
     "The run's in-memory pool: its splits (loaded if not given), the teacher's maps attached if the method needs them."
     k = cfg["distill"]
@@ -298,6 +315,7 @@ def _training_pool(cfg: dict, distiller: Distiller, splits: dict | None, progres
                 f"null or [h, w] within the training images' size {list(hw)}")
     return pool
 
+# %% ../nbs/07_train.ipynb #e9a84247
 def _evaluate(net: nn.Module, split, cfg: dict, device: torch.device) -> dict:
     "Mean test metrics of `net` on `split` (the network is left in the mode it was in)."
     from tiekd.evaluate import evaluate_model
@@ -306,6 +324,7 @@ def _evaluate(net: nn.Module, split, cfg: dict, device: torch.device) -> dict:
     net.train(was_training)
     return r["mean"]
 
+# %% ../nbs/07_train.ipynb #5315ff6b
 def _finish_run(tr: _Trainer, rlog: RunLog, cfg: dict, out_dir: Path, info: dict, main: bool, eval_fn: Callable | None) -> dict:
     "The run's result; on rank 0 also model.pt (weights, config, history, summary) and train_summary.json, the checkpoint removed."
     history, E = rlog.history, cfg["train"]["epochs"]
@@ -327,11 +346,13 @@ def _finish_run(tr: _Trainer, rlog: RunLog, cfg: dict, out_dir: Path, info: dict
         with contextlib.suppress(OSError): result["checkpoint"].parent.rmdir()
     return result
 
+# %% ../nbs/07_train.ipynb #7298c36f
 def _last_good(ck_path: Path, step: int) -> str:
     "What to do after a non-finite loss: the last checkpoint written, if any."
     where = f"{ck_path} (global step {step} or earlier)" if ck_path.exists() else "none (no checkpoint written yet)"
     return f" The last good checkpoint is {where}; lower train.lr or check the data, then rerun to resume from it."
 
+# %% ../nbs/07_train.ipynb #8f1e99d6
 def train_model(cfg: dict,  # the run's config (partial configs are completed from `DEFAULT_CONFIG`)
                 out_dir: str | os.PathLike,  # where checkpoints, logs, model.pt and train_summary.json go
                 splits: dict | None = None,  # {"train": PreparedSplit, "unlabeled": ...}; None: load from `cfg["data"]`
@@ -418,6 +439,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the complete config and exit")
     return p
 
+# %% ../nbs/07_train.ipynb #fa70b8fe
 def tiekd_train_cli(argv: Sequence[str] | None = None) -> int:
     "The `tiekd_train` command: train from a YAML config with overrides; returns the exit status."
     args = _cli_parser().parse_args(argv)

@@ -28,6 +28,7 @@ def mirror_views(model: nn.Module, x: Tensor) -> tuple:
     "The model's outputs for `x` and for its mirror image: the two forward passes every reading below is made of."
     return model(x), model(x.flip(-1))
 
+# %% ../nbs/11_uncertainty.ipynb #fa48fb71
 def student_dpm(model: nn.Module,  # a DPM student: its output has `logits` (B, K, H, W) and `centers` (K,)
                 x: Tensor,  # images (B, 3, H, W) in [0, 1]
                 flip: bool = True,  # mix with the mirrored DPM of the mirrored image (the evaluation's flip average)
@@ -114,6 +115,7 @@ def dpm_pit(probs: Tensor,  # (B, K, H, W) probabilities
     below = torch.where(j > 0, cdf.gather(1, (j - 1).clamp(min=0)), torch.zeros_like(g))
     return below + probs.gather(1, j) * (g - e[j]) / (e[j + 1] - e[j])
 
+# %% ../nbs/11_uncertainty.ipynb #78c3ed10
 CALIBRATION_LEVELS = (0.5, 0.8, 0.95)
 
 def calibration(pit,  # PIT values u = F(gt) of valid pixels, 1-D
@@ -133,11 +135,13 @@ def calibration(pit,  # PIT values u = F(gt) of valid pixels, 1-D
 SPARSIFICATION_METRICS = {"abs_rel": "mean", "rmse": "rms", "a1": "mean"}   # a1: the bad-pixel rate 1 - delta1
 DPM_MEASURES = ("entropy", "std", "off_mass")
 
+# %% ../nbs/11_uncertainty.ipynb #b460dc84
 def pixel_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray]:
     "Per-pixel error terms of `SPARSIFICATION_METRICS` (1-D arrays of valid pixels)."
     return {"abs_rel": np.abs(pred - gt) / gt, "rmse": np.abs(pred - gt),
             "a1": (np.maximum(pred / gt, gt / pred) >= 1.25).astype(float)}
 
+# %% ../nbs/11_uncertainty.ipynb #8e9880ed
 def run_uncertainty(model: nn.Module,
                     split,  # a prepared test split (`image` uint8, `depth` with 0 = no ground truth, `names`)
                     d_min: float = 1e-3, d_max: float = 80.0,
@@ -189,6 +193,7 @@ UNC_LABELS = {"entropy": "DPM entropy", "std": "DPM std", "off_mass": "DPM off-p
               "teacher": "teacher disagreement"}
 UNC_METRIC_LABELS = {"abs_rel": "AbsRel", "rmse": "RMSE", "a1": "1−δ1"}
 
+# %% ../nbs/11_uncertainty.ipynb #8b063822
 def run_summary(run: Mapping, res: dict) -> list[dict]:
     "Rows (one per measure and metric) of one run's uncertainty: mean AUSE / AURG over images, DPM calibration."
     cal = calibration(res["pit"]) if res["pit"] is not None and len(res["pit"]) else None
@@ -198,6 +203,7 @@ def run_summary(run: Mapping, res: dict) -> list[dict]:
              **({f"cov{int(round(100 * l))}": v for l, v in cal["coverage"].items()} | {"ece": cal["ece"]}
                 if cal and r["measure"] in DPM_MEASURES else {})} for r in g.to_dict("records")]
 
+# %% ../nbs/11_uncertainty.ipynb #b7815927
 def uncertainty_claim(per_image: pd.DataFrame,  # rows: run_id, seed, teacher, method, measure, metric, name, aurg
                       n_boot: int = 10000, seed: int = 0, measure: str = "entropy") -> pd.DataFrame:
     "Per teacher and metric: TIE-KD's DPM AURG against 0 and against its own flip disagreement (paired bootstrap)."
@@ -231,6 +237,7 @@ def _mean_std(s: pd.DataFrame, by: list, cols: list) -> pd.DataFrame:
     g = s.groupby(by, dropna=False)[cols]
     return g.mean().join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("n"))
 
+# %% ../nbs/11_uncertainty.ipynb #a4d1e0a9
 def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every run
                       group: str = "main"):
     "AUSE / AURG per metric and the DPM's coverage and ECE, mean ± std over seeds, per teacher, method and measure."
@@ -260,12 +267,13 @@ def uncertainty_table(summary: pd.DataFrame,  # rows of `run_summary` for every 
            "central 50/80/95 % intervals and its expected calibration error (DPM readings only). Mean ± std over seeds (n).")
     return Table(mean=mean, std=std, digits=digits, labels=labels, caption=cap)
 
+# %% ../nbs/11_uncertainty.ipynb #75a1364d
 def fig_sparsification(curves: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],  # {label: {metric: {curve, oracle, random}}}
                        fractions: np.ndarray, title: str = "", out_stem=None, dpi: int = 200) -> dict:
     "One panel per metric: each uncertainty's sparsification curve, with its student's oracle (dashed) and random (dotted)."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.figures import STYLE, save_figure
+    from tiekd.plotting import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(10, 3.3), layout="constrained")
         axes = fig.subplots(1, len(SPARSIFICATION_METRICS))
@@ -284,12 +292,13 @@ def fig_sparsification(curves: Mapping[str, Mapping[str, Mapping[str, np.ndarray
         if title: fig.suptitle(title, fontsize=9)
     return save_figure(fig, out_stem, dpi)
 
+# %% ../nbs/11_uncertainty.ipynb #0fa926ac
 def fig_reliability(cals: Mapping[str, dict],  # {label: `calibration` result}
                     title: str = "", out_stem=None, dpi: int = 200) -> dict:
     "Reliability diagram: observed Pr(F(gt) <= p) against p, and central-interval coverage against its level."
     import matplotlib
     from matplotlib.figure import Figure
-    from tiekd.figures import STYLE, save_figure
+    from tiekd.plotting import STYLE, save_figure
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.5, 3.3), layout="constrained")
         a, b = fig.subplots(1, 2)
