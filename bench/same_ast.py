@@ -12,7 +12,6 @@ import argparse
 import ast
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
