@@ -19,9 +19,9 @@ from .profiles import (EXPERIMENT_KEYS, PREPARED, RESULT_DIRS, experiment_runs, 
                             tiekd_profile_cli, use_profile, validate_params)
 
 # %% auto #0
-__all__ = ['run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split', 'load_prepared',
-           'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record', 'teacher_predictions',
-           'run_stage']
+__all__ = ['STEP_COST', 'ENCODER_COST', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
+           'load_prepared', 'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record',
+           'teacher_predictions', 'run_cost', 'train_runs', 'run_stage']
 
 # %% ../nbs/10_pipeline.ipynb #2873c3ff
 def run_record(run: dict, result: dict, ev: dict, cost: dict) -> dict:
@@ -175,29 +175,45 @@ def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
     if root not in _WORKER_SPLITS: _WORKER_SPLITS[root] = load_prepared()     # once per worker, not once per run
     return train_and_evaluate(run, dict(_WORKER_SPLITS[root]), p, progress=False), time.time() - t0
 
-# %% ../nbs/10_pipeline.ipynb #1d7dfe84
-def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dict]:
-    "Every run of stage `group`/`name`: train, evaluate, record; then write the stage's metrics and plots."
-    if group == "teachers" and name in external_teacher_maps(p):     # a teacher given by its maps: evaluated, not trained
-        records = [external_teacher_record(p, name)]
-        write_stage_outputs(records, group, name, p["profile"])
-        return records
-    runs = experiment_runs(p, group, name)
+# %% ../nbs/10_pipeline.ipynb #2e724a4a
+STEP_COST = {"gt": 1.0, "reskd": 1.05, "tiekd": 1.8, "spatialkd": 2.1, "teacher": 6.0}   # per step, GT student = 1
+ENCODER_COST = {"resnet18": 2.4, "resnet50": 5.0}                                      # x the MobileNetV2 student
+
+def run_cost(run: dict) -> float:
+    "Relative training cost of a run (epochs x the cost of one step): the order of a pool's queue, longest first."
+    method = "teacher" if run["method"] == "teacher" else run["method"].split("-")[0]
+    enc = 1.0 if run["method"] == "teacher" else ENCODER_COST.get(run["encoder"], 1.0)
+    return run["config"]["train"]["epochs"] * STEP_COST.get(method, 1.0) * enc
+
+# %% ../nbs/10_pipeline.ipynb #de4ba1ee
+def train_runs(runs: list[dict], p: dict, progress: bool = True) -> list[dict]:
+    "Train, evaluate and record `runs` (serially, or in the profile's pool of workers, longest first); their records, in order."
     workers = min(int(p.get("workers", 1)), len(runs))
     if workers <= 1:
         base, records = load_prepared(), []
         for r in runs:
             t0 = time.time()
             records.append(train_and_evaluate(r, dict(base), p, progress=progress)); _report(records[-1], time.time() - t0)
-    else:
-        for r in runs:  # each worker gets its own thread budget: 1 unless the config sets `train.threads`
-            r["config"]["train"]["threads"] = r["config"]["train"].get("threads") or 1
-        # fork (Linux): the workers inherit the imported modules instead of paying seconds of imports each; the parent
-        # has run no torch operation yet (no OpenMP pool to inherit). Elsewhere: spawn.
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-            futs = [ex.submit(_pool_run, r, p, str(project_root())) for r in runs]
-            for f in concurrent.futures.as_completed(futs): _report(*f.result())
-            records = [f.result()[0] for f in futs]
-    write_stage_outputs(records, group, name, p["profile"])
-    return records
+        return records
+    for r in runs:  # each worker gets its own thread budget: 1 unless the config sets `train.threads`
+        r["config"]["train"]["threads"] = r["config"]["train"].get("threads") or 1
+    # fork (Linux): the workers inherit the imported modules instead of paying seconds of imports each; the parent
+    # has run no torch operation yet (no OpenMP pool to inherit). Elsewhere: spawn.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        futs = {i: ex.submit(_pool_run, runs[i], p, str(project_root()))
+                for i in sorted(range(len(runs)), key=lambda i: run_cost(runs[i]), reverse=True)}
+        for f in concurrent.futures.as_completed(futs.values()): _report(*f.result())
+        return [futs[i].result()[0] for i in range(len(runs))]
+
+# %% ../nbs/10_pipeline.ipynb #944f0776
+def run_stage(p: dict, group: str, name: str, progress: bool = True) -> list[dict]:
+    "Every run of stage `group`/`name` (`all`: of every stage of the group, in one pool): train, evaluate, record; then write the metrics and plots of each stage."
+    names = stage_names(p, group) if name == "all" else [name]
+    external = external_teacher_maps(p) if group == "teachers" else {}
+    done = {n: [external_teacher_record(p, n)] for n in names if n in external}   # a teacher given by its maps: evaluated
+    todo = {n: experiment_runs(p, group, n) for n in names if n not in external}
+    records = iter(train_runs([r for rs in todo.values() for r in rs], p, progress))
+    done.update({n: [next(records) for _ in rs] for n, rs in todo.items()})
+    for n in names: write_stage_outputs(done[n], group, n, p["profile"])
+    return [r for n in names for r in done[n]]
