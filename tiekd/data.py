@@ -22,7 +22,7 @@ from .augment import warp_batch, jitter_color, augment_batch
 
 # %% auto #0
 __all__ = ['KITTI_SPLITS', 'NYU_FOCAL', 'IMAGE_EXTS', 'DepthDataset', 'read_split_file', 'KittiDataset', 'kitti_split',
-           'NyuDataset', 'FolderDataset', 'PreparedSplit', 'prepare_split']
+           'NyuDataset', 'FolderDataset', 'PreparedSplit', 'describe_dataset', 'prepare_split']
 
 # %% ../nbs/06_data.ipynb #41034c3a
 def _chw(a: np.ndarray) -> torch.Tensor:
@@ -400,6 +400,13 @@ class PreparedSplit:
     def __repr__(self):
         return f"PreparedSplit(n={len(self)}, size={self.size}, keys={self.keys}, meta={self.meta})"
 
+# %% ../nbs/06_data.ipynb #3e34a1ff
+def describe_dataset(ds) -> str:
+    "A description of a dataset that names no memory address: its own repr, or a Subset's size and its parent's."
+    if isinstance(ds, torch.utils.data.Subset): return f"first {len(ds)} of {describe_dataset(ds.dataset)}" if \
+        list(ds.indices) == list(range(len(ds))) else f"{len(ds)} samples of {describe_dataset(ds.dataset)}"
+    return repr(ds) if type(ds).__repr__ is not object.__repr__ else type(ds).__qualname__
+
 # %% ../nbs/06_data.ipynb #82333e51
 def prepare_split(dataset,  # any dataset of sample dicts (KittiDataset, NyuDataset, FolderDataset, ...)
                   size: tuple[int, int] | None = None,  # (h,w) to resize every sample to; None: keep (all must match)
@@ -436,5 +443,5 @@ def prepare_split(dataset,  # any dataset of sample dicts (KittiDataset, NyuData
             maps[kk][k] = m if tuple(m.shape[-2:]) == (H, W) else F.interpolate(m[None], size=(H, W), mode="nearest-exact")[0]
         focal[k] = float(s["focal"]) * W / W0
         names.append(s["name"])
-    meta = {"d_max": float(getattr(dataset, "d_max", 80.)), "source": repr(dataset), "size": [H, W]}
+    meta = {"d_max": float(getattr(dataset, "d_max", 80.)), "source": describe_dataset(dataset), "size": [H, W]}
     return PreparedSplit(image, maps["depth"], focal, names, maps.get("teacher_depth"), maps.get("dense_depth"), meta)

@@ -15,7 +15,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import atomic_write, check_number, check_param, resolve_device
-from .metrics import compute_depth_metrics, per_image_depth_metrics
+from .metrics import per_image_depth_metrics, summarize_metrics
 
 # %% auto #0
 __all__ = ['predict_batch', 'predict', 'evaluate_model', 'model_cost']
@@ -67,11 +67,12 @@ def predict(model: nn.Module,
     return torch.cat(out) if out else torch.zeros(0, 1, 1, 1)
 
 # %% ../nbs/08_evaluate.ipynb #487f0415
-def _metrics_table(pred, gt, names, d_min, d_max, crop) -> pd.DataFrame:
+def _metrics(pred, gt, names, d_min, d_max, crop) -> tuple[dict, pd.DataFrame]:
+    "The mean metrics and the per-image table, from one pass over the images."
     per = per_image_depth_metrics(pred, gt, d_min=d_min, d_max=d_max, crop=crop)
     df = pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in per.items()})
     df.insert(0, "name", list(names))
-    return df
+    return summarize_metrics(per), df
 
 # %% ../nbs/08_evaluate.ipynb #701e1e97
 def evaluate_model(model: nn.Module,
@@ -90,12 +91,10 @@ def evaluate_model(model: nn.Module,
     gt = split.depth
     check_param(tuple(pred.shape) == tuple(gt.shape), "pred", tuple(pred.shape), f"the ground truth's shape {tuple(gt.shape)}")
     names = list(getattr(split, "names", range(len(gt))))
-    mean = compute_depth_metrics(pred, gt, d_min=d_min, d_max=d_max, crop=crop)
-    per = _metrics_table(pred, gt, names, d_min, d_max, crop)
+    mean, per = _metrics(pred, gt, names, d_min, d_max, crop)
     dense = dense_per = None
     if getattr(split, "dense_depth", None) is not None:
-        dense = compute_depth_metrics(pred, split.dense_depth, d_min=d_min, d_max=d_max, crop=crop)
-        dense_per = _metrics_table(pred, split.dense_depth, names, d_min, d_max, crop)
+        dense, dense_per = _metrics(pred, split.dense_depth, names, d_min, d_max, crop)
     if csv_path is not None:
         with atomic_write(csv_path, "w") as f: per.to_csv(f, index=False)
     num = lambda m: {k: int(v) if k in ("n_images", "n_skipped") else float(v) for k, v in m.items()}
