@@ -170,6 +170,7 @@ def main(argv=None):
     ap.add_argument("--teacher-epochs", type=int, nargs="+", default=[8, 16])
     ap.add_argument("--skip-teachers", action="store_true")
     ap.add_argument("--workers", type=int, help="default: the profile's `workers`")
+    ap.add_argument("--name", help="output name: bench/recipe/<name>.json and table_<name>.md (default: the profile's name)")
     ap.add_argument("--finished-only", action="store_true",
                     help="train nothing: tabulate the candidates whose runs are finished, list the others as not run")
     a = ap.parse_args(argv)
@@ -197,9 +198,10 @@ def main(argv=None):
             "val_seed": a.val_seed, "val_drives": records[0]["val_drives"], "n_val": records[0]["n_val"],
             "n_train": records[0]["n_train"], "threads": 1, "workers": workers, "not_run": missing}
     (ROOT / "bench" / "recipe").mkdir(parents=True, exist_ok=True)       # not metrics/: those are the pipeline's run records
-    (ROOT / "bench" / "recipe" / f"{meta['profile']}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
+    name = a.name or meta["profile"]
+    (ROOT / "bench" / "recipe" / f"{name}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": records}, indent=1) + "\n")
     md = markdown(summary, meta)
-    (ROOT / "bench" / "recipe" / f"table_{meta['profile']}.md").write_text(md)
+    (ROOT / "bench" / "recipe" / f"table_{name}.md").write_text(md)
     print(md)
 
 
