@@ -188,6 +188,7 @@ def run_cost(run: dict) -> float:
 # %% ../nbs/10_pipeline.ipynb #de4ba1ee
 def train_runs(runs: list[dict], p: dict, progress: bool = True) -> list[dict]:
     "Train, evaluate and record `runs` (serially, or in the profile's pool of workers, longest first); their records, in order."
+    if not runs: return []                       # e.g. every teacher given by its maps: nothing to load or train
     workers = min(int(p.get("workers", 1)), len(runs))
     if workers <= 1:
         base, records = load_prepared(), []
