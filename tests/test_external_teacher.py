@@ -78,7 +78,9 @@ def test_a_teacher_given_by_its_maps(tmp_path, monkeypatch):
     splits = P.load_prepared(["train", "test"])
     done = P.teacher_predictions(p, "adabins", splits)
     assert sorted(done) == ["test", "train"]
-    tr = with_teacher_predictions(splits["train"], P.teacher_dir("adabins"), "train")
+    # the project's folder, named absolutely: a relative name is looked up in the working directory first (tiekd.teachermaps
+    # ._resolve_path), where a checkout that has run the pipeline holds its own artifacts/teacher_depth/adabins
+    tr = with_teacher_predictions(splits["train"], P.project_root() / P.teacher_dir("adabins"), "train")
     lab = tr.depth > 0
     assert lab.sum() > 50 and (tr.teacher_depth[lab] - tr.depth[lab]).abs().max() <= 80 / 65535
     assert torch.allclose(tr.teacher_depth[~lab], torch.tensor(30.0), atol=80 / 65535)
