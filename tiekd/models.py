@@ -10,7 +10,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -91,6 +90,7 @@ def timm_features(name: str,  # a timm model name
                   pretrained: bool | str | os.PathLike = False,  # False, or a local weights file for the timm model
                   **kwargs) -> nn.Module:
     "A timm backbone returning its feature maps (`features_only=True`), randomly initialised or from a local file."
+    import timm   # here: importing timm costs 2-3 s (torchvision, torch._dynamo) that code building no model need not pay
     f = check_pretrained(pretrained)
     if f is None: return timm.create_model(name, features_only=True, pretrained=False, **kwargs)
     return timm.create_model(name, features_only=True, pretrained=True, pretrained_cfg_overlay={"file": str(f)}, **kwargs)

@@ -19,7 +19,7 @@ from .profiles import (EXPERIMENT_KEYS, PREPARED, RESULT_DIRS, experiment_runs, 
                             tiekd_profile_cli, use_profile, validate_params)
 
 # %% auto #0
-__all__ = ['STEP_COST', 'ENCODER_COST', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
+__all__ = ['STEP_COST', 'NET_COST', 'run_record', 'config_hash', 'train_and_evaluate', 'write_stage_outputs', 'raw_split',
            'load_prepared', 'external_teacher_maps', 'external_teacher_depth', 'external_teacher_record',
            'teacher_predictions', 'run_cost', 'train_runs', 'run_stage']
 
@@ -176,14 +176,14 @@ def _pool_run(run: dict, p: dict, root: str) -> tuple[dict, float]:
     return train_and_evaluate(run, dict(_WORKER_SPLITS[root]), p, progress=False), time.time() - t0
 
 # %% ../nbs/10_pipeline.ipynb #2e724a4a
-STEP_COST = {"gt": 1.0, "reskd": 1.05, "tiekd": 1.8, "spatialkd": 2.1, "teacher": 6.0}   # per step, GT student = 1
-ENCODER_COST = {"resnet18": 2.4, "resnet50": 5.0}                                      # x the MobileNetV2 student
+STEP_COST = {"gt": 1.0, "teacher": 1.0, "reskd": 1.0, "tiekd": 1.2, "spatialkd": 1.9}    # a step's loss, GT = 1
+NET_COST = {"resnet18": 2.2, "resnet50": 5.0,                                              # student encoders (MobileNetV2 = 1)
+            "adabins": 2.3, "bts": 3.3, "depthformer": 3.6, "unet": 4.8}                  # teacher families
 
 def run_cost(run: dict) -> float:
     "Relative training cost of a run (epochs x the cost of one step): the order of a pool's queue, longest first."
-    method = "teacher" if run["method"] == "teacher" else run["method"].split("-")[0]
-    enc = 1.0 if run["method"] == "teacher" else ENCODER_COST.get(run["encoder"], 1.0)
-    return run["config"]["train"]["epochs"] * STEP_COST.get(method, 1.0) * enc
+    return (run["config"]["train"]["epochs"] * STEP_COST.get(run["method"].split("-")[0], 1.0)
+            * NET_COST.get(run["encoder"], 1.0))
 
 # %% ../nbs/10_pipeline.ipynb #de4ba1ee
 def train_runs(runs: list[dict], p: dict, progress: bool = True) -> list[dict]:
@@ -200,6 +200,7 @@ def train_runs(runs: list[dict], p: dict, progress: bool = True) -> list[dict]:
         r["config"]["train"]["threads"] = r["config"]["train"].get("threads") or 1
     # fork (Linux): the workers inherit the imported modules instead of paying seconds of imports each; the parent
     # has run no torch operation yet (no OpenMP pool to inherit). Elsewhere: spawn.
+    import timm  # noqa: F401 -- every worker builds a model: import timm once here, and forked workers inherit it
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as ex:
         futs = {i: ex.submit(_pool_run, runs[i], p, str(project_root()))
