@@ -28,13 +28,12 @@ def tables(lines):
 
 def main():
     readme = (ROOT / "README.md").read_text().split("\n")
-    start, end = 0, len(readme)
     sources = {}
     for f in sorted([*(ROOT / "paper_figures" / "default").rglob("*.md"), *(ROOT / "bench").rglob("*.md")]):
         L = f.read_text().split("\n")
         for a, b in tables(L): sources.setdefault(L[a].strip(), []).append((f, L[a:b]))
     done = 0
-    for a, b in reversed([(a + start, b + start) for a, b in tables(readme[start:end])]):
+    for a, b in reversed(tables(readme)):   # from the end: a copy of another length leaves earlier ranges valid
         head = readme[a].strip()
         if re.fullmatch(r"\|(\s*!\[[^]]*\]\([^)]*\)\s*\|)+|\|\s*\|\s*\|", head): continue      # a layout of figures
         src = sources.get(head, [])
